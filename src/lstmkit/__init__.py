@@ -1,0 +1,9 @@
+"""lstmkit: Long Short-Term Memory in Python, from the 1997 paper to practice."""
+
+from .cell_module import LSTMCell
+from .cells import cells
+from .layer import LSTM
+
+__version__ = "0.1.0"
+
+__all__ = ["LSTM", "LSTMCell", "cells", "__version__"]

@@ -1,0 +1,72 @@
+"""The reference engine: a plain Python loop over time with autograd, for any cell on any device.
+
+Slow and obvious on purpose: it is the oracle every faster engine is tested against.
+
+Contract of ``run_layer`` (shared by every engine), T steps, B batch, D directions:
+    x       (T, B, I), time-major, zero at padded steps
+    lengths (B,) int64 on the CPU, or None when every sequence has T steps
+    params  one parameter dict per direction (forward first)
+    states  one (h, c) per direction, (B, R) and (B, H)
+returns out (T, B, D*O), zero at padded steps, and each direction's state after its last real step.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ..cells.base import Cell, Params, State
+
+
+def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Reverse each sequence within its own length, leaving the padding where it is: (T, B, F).
+    Applying it twice gives back ``x``."""
+    if lengths is None:
+        return x.flip(0)
+    t = torch.arange(x.shape[0], device=x.device)[:, None]          # (T, 1)
+    n = lengths.to(x.device)[None, :]                                # (1, B)
+    index = torch.where(t < n, n - 1 - t, t)                         # (T, B)
+    return x.gather(0, index[..., None].expand_as(x))
+
+
+def step_mask(lengths: Tensor | None, steps: int, device: torch.device) -> Tensor | None:
+    """(T, B, 1) bool, True where step t is a real step of sequence b."""
+    if lengths is None:
+        return None
+    return (torch.arange(steps, device=device)[:, None] < lengths.to(device)[None, :])[..., None]
+
+
+def run_direction(cell: Cell, p: Params, x: Tensor, mask: Tensor | None, state: State) -> tuple[Tensor, State]:
+    """One direction over the whole sequence: x (T, B, I) -> out (T, B, O), final state."""
+    xw = cell.project_input(p, x)                                    # (T, B, G), all steps at once
+    steps = x.shape[0] if mask is None else int(mask.sum(0).max())   # nothing moves after the longest
+    ys = []
+    for t in range(steps):
+        y, new, _ = cell.step(p, xw[t], state)
+        if mask is not None:                                         # padded steps keep the state
+            m = mask[t]
+            new = tuple(torch.where(m, n, o) for n, o in zip(new, state))
+            y = y.masked_fill(~m, 0.0)
+        state = new
+        ys.append(y)
+    out = torch.stack(ys)
+    if steps < x.shape[0]:
+        out = torch.cat([out, out.new_zeros(x.shape[0] - steps, *out.shape[1:])])
+    return out, state
+
+
+def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | None,
+              states: list[State]) -> tuple[Tensor, list[State]]:
+    mask = step_mask(lengths, x.shape[0], x.device)
+    outs, finals = [], []
+    for direction, (p, state) in enumerate(zip(params, states)):
+        reverse = direction == 1
+        xd = reverse_padded(x, lengths) if reverse else x
+        out, final = run_direction(cell, p, xd, mask, state)
+        outs.append(reverse_padded(out, lengths) if reverse else out)
+        finals.append(final)
+    return torch.cat(outs, dim=-1), finals
+
+
+def supports(cell: Cell) -> bool:
+    return True
