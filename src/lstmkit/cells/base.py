@@ -29,6 +29,8 @@ class Cell:
     ``preactivation_size``, ``step`` and, when they have extra parameters, ``parameter_shapes``."""
 
     name: ClassVar[str]
+    #: One line: who proposed it and what it changes.
+    summary: ClassVar[str] = ""
     #: Options this cell takes beyond the common ones, with their defaults.
     options: ClassVar[dict[str, Any]] = {}
     #: Whether the cell has a forget gate (so that ``forget_bias`` means something).

@@ -17,6 +17,7 @@ from .base import Cell, Params, State
 
 class CIFGCell(Cell):
     name = "cifg"
+    summary = "coupled input and forget gate, f = 1 - i (Greff et al. 2017)"
     gate_names = ("input", "forget", "cell", "output")
 
     def preactivation_size(self) -> int:

@@ -17,6 +17,7 @@ from .base import Cell, Params, State
 
 class ForgetCell(Cell):
     name = "forget"
+    summary = "Gers et al. 2000: the forget-gate cell of torch.nn.LSTM"
 
     def preactivation_size(self) -> int:
         return 4 * self.hidden_size

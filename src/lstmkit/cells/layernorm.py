@@ -23,6 +23,7 @@ EPS = 1e-5
 
 class LayerNormCell(Cell):
     name = "layernorm"
+    summary = "Ba, Kiros & Hinton 2016: layer norm on the pre-activations and the cell state"
 
     def preactivation_size(self) -> int:
         return 4 * self.hidden_size

@@ -19,6 +19,7 @@ from .forget import ForgetCell
 
 class PeepholeCell(ForgetCell):
     name = "peephole"
+    summary = "Gers & Schmidhuber 2000: gates see the cell state through diagonal peepholes"
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         shapes = super().parameter_shapes()

@@ -46,6 +46,7 @@ def squash_h(x: Tensor) -> Tensor:
 
 class VanillaCell(Cell):
     name = "vanilla"
+    summary = "Hochreiter & Schmidhuber 1997: input and output gates, constant error carousel, no forget gate"
     has_forget_gate = False
     gate_names = ("input", "cell", "output")
     options = {"block_size": 1, "recurrent_gates": False, "truncated": False, "cell_input_bias": True}

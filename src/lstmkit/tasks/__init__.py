@@ -1,0 +1,1 @@
+"""Sequence tasks: generators of input/target batches with a success criterion."""
