@@ -1,0 +1,23 @@
+"""The README's example runs as written and its comments tell the truth about shapes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    namespace: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    out, h, c = namespace["out"], namespace["h"], namespace["c"]
+    assert tuple(out.data.shape) == (29, 64)                   # the packed output: 10+7+3+9 steps
+    assert tuple(h.shape) == (4, 32) and tuple(c.shape) == (4, 32)   # the LSTMCell's last step
+    assert namespace["lstmkit"].cells() == ["vanilla", "forget", "peephole", "cifg", "layernorm"]
+
+
+def test_readme_test_command_is_what_ci_runs():
+    ci = (README.parent / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci in README.read_text()
