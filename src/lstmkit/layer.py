@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -59,7 +60,6 @@ class LSTM(nn.Module):
             self.cells.append(make_cell(cell, size_in, hidden_size, proj_size=proj_size, bias=bias,
                                         **cell_options))
         if self.dropout > 0 and self.num_layers == 1:
-            import warnings
             warnings.warn("dropout acts between layers, so with num_layers=1 it does nothing "
                           f"(got dropout={self.dropout})", UserWarning, stacklevel=2)
         self.input_size, self.hidden_size, self.proj_size = input_size, hidden_size, proj_size

@@ -86,11 +86,15 @@ class Cell:
             "weight_hh": (g, self.recurrent_size),
         }
         if self.bias:
-            shapes["bias_ih"] = (g,)
-            shapes["bias_hh"] = (g,)
+            shapes.update(self.bias_shapes())
         if self.proj_size:
             shapes["weight_hr"] = (self.proj_size, self.hidden_size)
         return shapes
+
+    def bias_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The biases, present when bias=True: torch's two vectors by default."""
+        g = self.preactivation_size()
+        return {"bias_ih": (g,), "bias_hh": (g,)}
 
     def init_parameters(self, params: Params, forget_bias: float | None) -> None:
         """torch's LSTM initialisation, U(-1/sqrt(H), 1/sqrt(H)) for every parameter, then the

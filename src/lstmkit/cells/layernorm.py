@@ -29,15 +29,12 @@ class LayerNormCell(Cell):
         return 4 * self.hidden_size
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
-        g, h = self.preactivation_size(), self.hidden_size
-        shapes = {"weight_ih": (g, self.input_size), "weight_hh": (g, self.recurrent_size),
-                  "weight_ln_ih": (g,), "weight_ln_hh": (g,), "weight_ln_c": (h,)}
-        if self.bias:
-            shapes["bias_ih"] = (g,)
-            shapes["bias_ln_c"] = (h,)
-        if self.proj_size:
-            shapes["weight_hr"] = (self.proj_size, h)
-        return shapes
+        g = self.preactivation_size()
+        return {**super().parameter_shapes(),
+                "weight_ln_ih": (g,), "weight_ln_hh": (g,), "weight_ln_c": (self.hidden_size,)}
+
+    def bias_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"bias_ih": (self.preactivation_size(),), "bias_ln_c": (self.hidden_size,)}
 
     def init_parameters(self, params: Params, forget_bias: float | None) -> None:
         super().init_parameters(params, forget_bias=None)

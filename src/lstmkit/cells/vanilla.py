@@ -69,17 +69,9 @@ class VanillaCell(Cell):
     def preactivation_size(self) -> int:
         return self.hidden_size + 2 * self.num_blocks
 
-    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
-        g = self.preactivation_size()
-        shapes: dict[str, tuple[int, ...]] = {
-            "weight_ih": (g, self.input_size),
-            "weight_hh": (g, self.recurrent_size),
-        }
-        if self.bias:
-            shapes["bias_ih"] = (g if self.config["cell_input_bias"] else 2 * self.num_blocks,)
-        if self.proj_size:
-            shapes["weight_hr"] = (self.proj_size, self.hidden_size)
-        return shapes
+    def bias_shapes(self) -> dict[str, tuple[int, ...]]:
+        full = self.config["cell_input_bias"]
+        return {"bias_ih": (self.preactivation_size() if full else 2 * self.num_blocks,)}
 
     def project_input(self, p: Params, x: Tensor) -> Tensor:
         bias = p.get("bias_ih")
