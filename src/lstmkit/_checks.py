@@ -38,6 +38,13 @@ def check_float(name: str, value: Any, *, low: float | None = None, high: float 
     return value
 
 
+def check_dtype(name: str, value: Any) -> torch.dtype | None:
+    """None (torch's default) or a floating-point torch.dtype."""
+    if value is not None and not (isinstance(value, torch.dtype) and value.is_floating_point):
+        raise TypeError(f"{name} must be a floating-point torch.dtype such as torch.float32, got {value!r}")
+    return value
+
+
 def check_tensor(name: str, value: Any) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")

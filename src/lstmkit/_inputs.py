@@ -37,7 +37,7 @@ def check_lengths(lengths: Any, *, batch: int, steps: int) -> Tensor:
     """``lengths``: one integer per sequence in 1..steps -> int64 tensor on the CPU."""
     if isinstance(lengths, (list, tuple)):
         try:
-            lengths = torch.tensor(lengths)
+            lengths = torch.tensor(lengths) if len(lengths) else torch.zeros(0, dtype=torch.int64)
         except (TypeError, ValueError, RuntimeError) as err:
             raise TypeError(f"lengths must be a 1-D sequence of ints, got {lengths!r}") from err
     if not isinstance(lengths, Tensor):
@@ -62,8 +62,10 @@ def check_lengths(lengths: Any, *, batch: int, steps: int) -> Tensor:
 def check_state(hx: Any, *, shapes: tuple[tuple[int, ...], tuple[int, ...]], weight: Tensor,
                 finite: bool) -> tuple[Tensor, Tensor]:
     """``hx`` must be a pair (h, c) of the given shapes, dtype and device."""
-    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+    if not isinstance(hx, (tuple, list)):
         raise TypeError(f"hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+    if len(hx) != 2:
+        raise ValueError(f"hx must be a tuple of 2 tensors (h_0, c_0), got a {type(hx).__name__} of {len(hx)}")
     out = []
     for name, value, shape in zip(("h_0", "c_0"), hx, shapes):
         value = check_tensor(name, value)

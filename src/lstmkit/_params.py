@@ -14,17 +14,19 @@ from .cells.base import Cell, Params
 DEFAULT = "default"
 
 
-def resolve_forget_bias(cell: str, value: Any) -> float | None:
-    """``"default"``: 1.0 where the cell has a forget gate (Jozefowicz et al. 2015), else none;
-    a float sets it; None keeps torch's uniform initialisation."""
+def resolve_forget_bias(cell: str, value: Any, bias: bool) -> float | None:
+    """``"default"``: 1.0 where the cell has a forget gate and biases (Jozefowicz et al. 2015),
+    else none; a float sets it; None keeps torch's uniform initialisation."""
     has_gate = REGISTRY[cell].has_forget_gate if cell in REGISTRY else True
     if isinstance(value, str) and value == DEFAULT:
-        return 1.0 if has_gate else None
+        return 1.0 if has_gate and bias else None
     if value is None:
         return None
     value = check_float("forget_bias", value)
     if not has_gate:
         raise ValueError(f"forget_bias was given ({value}) but cell {cell!r} has no forget gate; leave it out")
+    if not bias:
+        raise ValueError(f"forget_bias was given ({value}) but bias=False leaves no bias to set; leave it out")
     return value
 
 

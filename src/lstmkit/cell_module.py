@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_bool
+from ._checks import check_bool, check_dtype
 from ._inputs import check_input, check_state
 from ._params import DEFAULT, add_parameters, gather, init_parameters, resolve_forget_bias
 from .cells import make_cell
@@ -29,11 +29,12 @@ class LSTMCell(nn.Module):
                  dtype: torch.dtype | None = None, *, cell: str = "forget", proj_size: int = 0,
                  forget_bias: Any = DEFAULT, check_finite: bool = False, **cell_options: Any) -> None:
         super().__init__()
+        check_dtype("dtype", dtype)
         self.spec = make_cell(cell, input_size, hidden_size, proj_size=proj_size, bias=bias, **cell_options)
         self.input_size, self.hidden_size, self.proj_size = input_size, hidden_size, proj_size
         self.cell, self.cell_options = cell, dict(cell_options)
         self.check_finite = check_bool("check_finite", check_finite)
-        self.forget_bias = resolve_forget_bias(cell, forget_bias)
+        self.forget_bias = resolve_forget_bias(cell, forget_bias, bias)
         add_parameters(self, self.spec, "", {"device": device, "dtype": dtype})
         self.reset_parameters()
 

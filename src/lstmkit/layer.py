@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from . import engines
-from ._checks import check_bool, check_float, check_int
+from ._checks import check_bool, check_dtype, check_float, check_int
 from ._inputs import check_input, check_lengths, check_state
 from ._params import DEFAULT, add_parameters, gather, init_parameters, resolve_forget_bias
 from .cells import make_cell
@@ -51,20 +51,20 @@ class LSTM(nn.Module):
         self.dropout = check_float("dropout", dropout, low=0.0, high=1.0)
         self.check_finite = check_bool("check_finite", check_finite)
         self.backend = engines.check_backend(backend)
-        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-            raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        check_dtype("dtype", dtype)
         directions = 2 if self.bidirectional else 1
         self.cells: list[Cell] = []
         for k in range(self.num_layers):
             size_in = input_size if k == 0 else directions * self.cells[0].output_size
             self.cells.append(make_cell(cell, size_in, hidden_size, proj_size=proj_size, bias=bias,
                                         **cell_options))
+            engines.select(self.backend, self.cells[k])     # an engine that cannot run it fails now
         if self.dropout > 0 and self.num_layers == 1:
             warnings.warn("dropout acts between layers, so with num_layers=1 it does nothing "
                           f"(got dropout={self.dropout})", UserWarning, stacklevel=2)
         self.input_size, self.hidden_size, self.proj_size = input_size, hidden_size, proj_size
         self.bias, self.cell, self.cell_options = bias, cell, dict(cell_options)
-        self.forget_bias = resolve_forget_bias(cell, forget_bias)
+        self.forget_bias = resolve_forget_bias(cell, forget_bias, bias)
         factory = {"device": device, "dtype": dtype}
         for k, spec in enumerate(self.cells):
             for suffix in self._suffixes(k):

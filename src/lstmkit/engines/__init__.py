@@ -22,7 +22,9 @@ def backends() -> list[str]:
 
 
 def check_backend(backend: object) -> str:
-    if not isinstance(backend, str) or backend not in backends():
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a str, one of {', '.join(map(repr, backends()))}, got {backend!r}")
+    if backend not in backends():
         raise ValueError(f"backend must be one of {', '.join(map(repr, backends()))}, got {backend!r}")
     return backend
 
