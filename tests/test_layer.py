@@ -139,3 +139,32 @@ def test_float32_and_float64(cell):
         assert out.dtype == h.dtype == c.dtype == dtype
         m2 = lstmkit.LSTM(I, H, cell=cell).to(dtype)
         assert m2(torch.randn(T, 2, I, dtype=dtype))[0].dtype == dtype
+
+
+@pytest.mark.parametrize("cell,options", CASES)
+def test_every_engine_agrees_with_the_reference_in_float32(cell, options):
+    """Outputs, states and all gradients within 1e-5 of the reference engine, float32."""
+    torch.manual_seed(5)
+    ref = lstmkit.LSTM(I, H, 2, bidirectional=True, proj_size=2, cell=cell, backend="reference", **options)
+    x = torch.randn(T, 3, I, requires_grad=True)
+    lengths = [5, 3, 4]
+
+    def run(m):
+        out, (h, c) = m(x, lengths=lengths)
+        loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() + h.pow(2).sum() + c.sum()
+        return [out, h, c, *torch.autograd.grad(loss, [x, *m.parameters()])]
+
+    expected = run(ref)
+    for backend in _backends(cell, options):
+        m = lstmkit.LSTM(I, H, 2, bidirectional=True, proj_size=2, cell=cell, backend=backend, **options)
+        m.load_state_dict(ref.state_dict())
+        for got, want in zip(run(m), expected, strict=True):
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_fused_engine_names_what_it_cannot_run():
+    m = lstmkit.LSTM(I, H, cell="peephole", backend="fused", dtype=torch.bfloat16)
+    with pytest.raises(TypeError, match=r"backend 'fused' runs float32 and float64, got torch.bfloat16"):
+        m(torch.randn(T, 2, I, dtype=torch.bfloat16))
+    with pytest.raises(ValueError, match=r"backend 'fused' cannot run cell 'layernorm'"):
+        lstmkit.LSTM(I, H, cell="layernorm", backend="fused")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..cells.base import Cell
-from . import native, reference
+from . import fused, native, reference
 
-ENGINES: dict[str, ModuleType] = {"reference": reference, "native": native}
+ENGINES: dict[str, ModuleType] = {"reference": reference, "native": native, "fused": fused}
 #: Tried in this order by backend="auto".
 AUTO_ORDER = ("native", "reference")
 
