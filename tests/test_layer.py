@@ -142,29 +142,34 @@ def test_float32_and_float64(cell):
 
 
 @pytest.mark.parametrize("cell,options", CASES)
-def test_every_engine_agrees_with_the_reference_in_float32(cell, options):
-    """Outputs, states and all gradients within 1e-5 of the reference engine, float32."""
+def test_every_engine_is_as_accurate_as_the_reference_in_float32(cell, options):
+    """Outputs, states and all gradients in float32, measured against the same network in float64:
+    every engine's error is at most the reference engine's (x1.5, plus 1e-6 of the tensor's scale).
+    An elementwise 1e-5 match between two float32 engines is not a fair bar for every cell: layer
+    norm's backward amplifies rounding, and torch's own float32 result is 1e-5 off the truth there."""
     torch.manual_seed(5)
     ref = lstmkit.LSTM(I, H, 2, bidirectional=True, proj_size=2, cell=cell, backend="reference", **options)
-    x = torch.randn(T, 3, I, requires_grad=True)
-    lengths = [5, 3, 4]
+    x = torch.randn(T, 3, I)
 
-    def run(m):
-        out, (h, c) = m(x, lengths=lengths)
-        loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() + h.pow(2).sum() + c.sum()
-        return [out, h, c, *torch.autograd.grad(loss, [x, *m.parameters()])]
-
-    expected = run(ref)
-    for backend in _backends(cell, options):
-        m = lstmkit.LSTM(I, H, 2, bidirectional=True, proj_size=2, cell=cell, backend=backend, **options)
+    def run(backend, dtype):
+        m = lstmkit.LSTM(I, H, 2, bidirectional=True, proj_size=2, cell=cell, backend=backend, dtype=dtype, **options)
         m.load_state_dict(ref.state_dict())
-        for got, want in zip(run(m), expected, strict=True):
-            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        xx = x.to(dtype).requires_grad_()
+        out, (h, c) = m(xx, lengths=[5, 3, 4])
+        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=dtype).view_as(out)).sum() + h.pow(2).sum() + c.sum()
+        return [t.double() for t in (out, h, c, *torch.autograd.grad(loss, [xx, *m.parameters()]))]
+
+    truth = run("reference", F64)
+    ref_err = [(a - t).abs().max() for a, t in zip(run("reference", torch.float32), truth)]
+    for backend in _backends(cell, options):
+        for got, want, bound in zip(run(backend, torch.float32), truth, ref_err, strict=True):
+            assert (got - want).abs().max() <= 1.5 * bound + 1e-6 * want.abs().max(), backend
 
 
 def test_fused_engine_names_what_it_cannot_run():
     m = lstmkit.LSTM(I, H, cell="peephole", backend="fused", dtype=torch.bfloat16)
     with pytest.raises(TypeError, match=r"backend 'fused' runs float32 and float64, got torch.bfloat16"):
         m(torch.randn(T, 2, I, dtype=torch.bfloat16))
-    with pytest.raises(ValueError, match=r"backend 'fused' cannot run cell 'layernorm'"):
-        lstmkit.LSTM(I, H, cell="layernorm", backend="fused")
+    m = lstmkit.LSTM(I, H, cell="layernorm", backend="fused", device="meta")
+    with pytest.raises(ValueError, match=r"backend 'fused' runs on the CPU, got input on meta"):
+        m(torch.randn(T, 2, I, device="meta"))
