@@ -20,6 +20,47 @@ def _sig(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
+@numba.njit(inline="always")
+def matvec(w, v, out):
+    """out = w @ v for w (N, M), v (M,)."""
+    for n in range(w.shape[0]):
+        acc = 0.0
+        for k in range(w.shape[1]):
+            acc += w[n, k] * v[k]
+        out[n] = acc
+
+
+@numba.njit(inline="always")
+def matvec_t(w, v, out):
+    """out = w.T @ v for w (N, M), v (N,): the gradient back through w."""
+    out[:] = 0.0
+    for n in range(w.shape[0]):
+        d = v[n]
+        for k in range(w.shape[1]):
+            out[k] += d * w[n, k]
+
+
+@numba.njit(inline="always")
+def project(whr, m, out):
+    """LSTMP's projection, out = whr @ m, or a copy when there is none (whr has no rows)."""
+    if whr.shape[0] > 0:
+        matvec(whr, m, out)
+    else:
+        out[:] = m
+
+
+@numba.njit(inline="always")
+def output_grad(dy_t, dh, whr, dyt, dm):
+    """The whole gradient reaching one step's output, dyt = dy_t + dh[:O] (the next step's share),
+    and through the projection to the unprojected output, dm."""
+    for o in range(dyt.shape[0]):
+        dyt[o] = dy_t[o] + dh[o]
+    if whr.shape[0] > 0:
+        matvec_t(whr, dyt, dm)
+    else:
+        dm[:] = dyt
+
+
 @numba.njit(cache=True, fastmath=False)
 def forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates,
             y, h_all, c_all, act, m_all):
@@ -27,9 +68,7 @@ def forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates,
     Writes y (T,B,O), h_all (T+1,B,R) and c_all (T+1,B,H) (index t is the state before step t),
     act (T,B,G) the gate activations, m_all (T,B,H) the unprojected outputs."""
     T, B, G = xw.shape
-    R = whh.shape[1]
     H = c0.shape[1]
-    P = whr.shape[0]
     C = H // block
     z = np.empty(G, dtype=xw.dtype)
     h_all[0] = h0
@@ -42,11 +81,9 @@ def forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates,
                 h_all[t + 1, b] = h_prev
                 c_all[t + 1, b] = c_prev
                 continue
+            matvec(whh, h_prev, z)
             for g in range(G):
-                acc = xw[t, b, g]
-                for r in range(R):
-                    acc += whh[g, r] * h_prev[r]
-                z[g] = acc
+                z[g] += xw[t, b, g]
             a = act[t, b]
             c = c_all[t + 1, b]
             m = m_all[t, b]
@@ -78,14 +115,7 @@ def forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates,
                     m[j] = o * math.tanh(c[j])
             h = h_all[t + 1, b]
             out = y[t, b]
-            if P > 0:
-                for p in range(P):
-                    acc = 0.0
-                    for j in range(H):
-                        acc += whr[p, j] * m[j]
-                    out[p] = acc
-            else:
-                out[:] = m
+            project(whr, m, out)
             O = out.shape[0]
             h[:O] = out
             if rgates:                               # the 1997 fully connected hidden layer
@@ -102,9 +132,7 @@ def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncat
     from the next step), dh0, dc0 and dwp (3,H) go out. The weight gradients that are sums over
     steps (whh, whr) are left to one matrix product each by the caller."""
     T, B, G = act.shape
-    R = whh.shape[1]
     H = c_all.shape[2]
-    P = whr.shape[0]
     O = dy.shape[2]
     C = H // block
     dh0[:] = dh_T
@@ -116,17 +144,7 @@ def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncat
                 continue
             dh = dh0[b]                              # gradient w.r.t. h_{t+1} so far
             dc = dc0[b]
-            dyt = dy_all[t, b]
-            for o_ in range(O):
-                dyt[o_] = dy[t, b, o_] + dh[o_]
-            if P > 0:
-                for j in range(H):
-                    acc = 0.0
-                    for p in range(P):
-                        acc += whr[p, j] * dyt[p]
-                    dm[j] = acc
-            else:
-                dm[:] = dyt
+            output_grad(dy[t, b], dh, whr, dy_all[t, b], dm)
             a = act[t, b]
             c = c_all[t + 1, b]
             c_prev = c_all[t, b]
@@ -173,10 +191,7 @@ def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncat
                         dwp[0, j] += dzi * c_prev[j]
                         dwp[1, j] += dzf * c_prev[j]
                         dwp[2, j] += dzo * c[j]
-            for r in range(R):
-                dh[r] = 0.0
-            if not truncated:                        # truncation: no error back through the gates
-                for g in range(G):
-                    d = dz[g]
-                    for r in range(R):
-                        dh[r] += d * whh[g, r]
+            if truncated:                            # truncation: no error back through the gates
+                dh[:] = 0.0
+            else:
+                matvec_t(whh, dz, dh)

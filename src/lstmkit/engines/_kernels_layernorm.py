@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from ..cells.layernorm import EPS
-from ._kernels import _sig
+from ._kernels import _sig, matvec, matvec_t, output_grad, project
 
 
 @numba.njit(cache=True)
@@ -50,9 +50,7 @@ def _normalise_backward(dxhat, xhat, rstd, out):
 def forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths,
             y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c):
     T, B, G = xw.shape
-    R = whh.shape[1]
     H = c0.shape[1]
-    P = whr.shape[0]
     hw = np.empty(G, dtype=xw.dtype)
     h_all[0] = h0
     c_all[0] = c0
@@ -64,11 +62,7 @@ def forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths,
                 h_all[t + 1, b] = h_prev
                 c_all[t + 1, b] = c_prev
                 continue
-            for g in range(G):
-                acc = 0.0
-                for r in range(R):
-                    acc += whh[g, r] * h_prev[r]
-                hw[g] = acc
+            matvec(whh, h_prev, hw)
             rstd_hh[t, b] = _normalise(hw, xhat_hh[t, b])
             a = act[t, b]
             xh = xhat_hh[t, b]
@@ -85,14 +79,7 @@ def forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths,
             for j in range(H):
                 m[j] = a[3 * H + j] * math.tanh(chat[t, b, j] * g_c[j] + b_c[j])
             out = y[t, b]
-            if P > 0:
-                for p in range(P):
-                    acc = 0.0
-                    for j in range(H):
-                        acc += whr[p, j] * m[j]
-                    out[p] = acc
-            else:
-                out[:] = m
+            project(whr, m, out)
             h_all[t + 1, b, :out.shape[0]] = out
 
 
@@ -102,10 +89,7 @@ def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, c_all, act, xhat
     """dz_all (T,B,G) is the gradient of xw, dhw_all (T,B,G) that of W_hh h (for the caller's
     Σ_t dhw_t^T h_{t-1}); dg_hh, dg_c, db_c accumulate the layer-norm parameters' gradients."""
     T, B, G = act.shape
-    R = whh.shape[1]
     H = c_all.shape[2]
-    P = whr.shape[0]
-    O = dy.shape[2]
     dh0[:] = dh_T
     dc0[:] = dc_T
     dm = np.empty(H, dtype=dy.dtype)
@@ -118,17 +102,7 @@ def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, c_all, act, xhat
                 continue
             dh = dh0[b]
             dc = dc0[b]
-            dyt = dy_all[t, b]
-            for o_ in range(O):
-                dyt[o_] = dy[t, b, o_] + dh[o_]
-            if P > 0:
-                for j in range(H):
-                    acc = 0.0
-                    for p in range(P):
-                        acc += whr[p, j] * dyt[p]
-                    dm[j] = acc
-            else:
-                dm[:] = dyt
+            output_grad(dy[t, b], dh, whr, dy_all[t, b], dm)
             a = act[t, b]
             ch = chat[t, b]
             dz = dz_all[t, b]
@@ -155,9 +129,4 @@ def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, c_all, act, xhat
                 dxh[g] = dz[g] * g_hh[g]
             dhw = dhw_all[t, b]
             _normalise_backward(dxh, xh, rstd_hh[t, b], dhw)
-            for r in range(R):
-                dh[r] = 0.0
-            for g in range(G):
-                d = dhw[g]
-                for r in range(R):
-                    dh[r] += d * whh[g, r]
+            matvec_t(whh, dhw, dh)
