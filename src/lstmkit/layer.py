@@ -148,7 +148,7 @@ class LSTM(nn.Module):
         for k, spec in enumerate(self.cells):
             if k > 0 and self.dropout > 0 and self.training:
                 x = F.dropout(x, self.dropout, training=True)
-            engine = engines.select(self.backend, spec)
+            engine = engines.select(self.backend, spec, x)
             params = [gather(self, spec, s) for s in self._suffixes(k)]
             x, layer_finals = engine.run_layer(spec, params, x, lengths, states[k * d:(k + 1) * d])
             finals.extend(layer_finals)

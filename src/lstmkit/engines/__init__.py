@@ -1,20 +1,24 @@
 """Engines run a cell over a whole sequence. The layer picks one by ``backend=``; nothing else
 imports an engine directly.
 
-backend="auto" takes the fastest engine that supports the cell and gives the same result as the
-reference: today torch's native kernel for the forget cell, the reference loop for every other.
+backend="auto" takes the first engine in AUTO_ORDER that runs the cell and, where an engine says
+when it pays (``prefers``), prefers this input: torch's native kernel for the forget cell; the fused
+kernel for the other cells on the CPU while the recurrent work per step is small; else the
+reference loop. Every engine gives the reference's result (tested), so the choice changes speed only.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
+from torch import Tensor
+
 from ..cells.base import Cell
 from . import fused, native, reference
 
 ENGINES: dict[str, ModuleType] = {"reference": reference, "native": native, "fused": fused}
 #: Tried in this order by backend="auto".
-AUTO_ORDER = ("native", "reference")
+AUTO_ORDER = ("native", "fused", "reference")
 
 
 def backends() -> list[str]:
@@ -29,11 +33,13 @@ def check_backend(backend: object) -> str:
     return backend
 
 
-def select(backend: str, cell: Cell) -> ModuleType:
-    """The engine module that runs ``cell`` under ``backend``; raises if it cannot."""
+def select(backend: str, cell: Cell, x: Tensor | None = None) -> ModuleType:
+    """The engine module that runs ``cell`` under ``backend`` on input ``x`` (T, B, I); raises if
+    it cannot. Without ``x`` (at construction) it only checks that some engine can."""
     check_backend(backend)
     if backend == "auto":
-        return next(ENGINES[n] for n in AUTO_ORDER if ENGINES[n].supports(cell))
+        return next(ENGINES[n] for n in AUTO_ORDER if ENGINES[n].supports(cell)
+                    and (x is None or not hasattr(ENGINES[n], "prefers") or ENGINES[n].prefers(cell, x)))
     engine = ENGINES[backend]
     if not engine.supports(cell):
         able = [n for n, e in ENGINES.items() if e.supports(cell)]

@@ -27,8 +27,19 @@ from .reference import reverse_padded
 _KINDS = {VanillaCell: 0, ForgetCell: 1, PeepholeCell: 2, CIFGCell: 3}
 
 
+#: backend="auto" runs a cell here while B·G·R, the multiply-adds of one step's recurrent product, is
+#: at most this: above ~2e5 the reference loop's BLAS product wins (benchmarks/fused_crossover.md).
+AUTO_MAX_STEP_WORK = 2 ** 17
+
+
 def supports(cell: Cell) -> bool:
     return type(cell) in _KINDS or type(cell) is LayerNormCell
+
+
+def prefers(cell: Cell, x: Tensor) -> bool:
+    """Whether backend="auto" should run ``cell`` on ``x`` (T, B, I) here."""
+    work = x.shape[1] * cell.preactivation_size() * cell.recurrent_size
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and work <= AUTO_MAX_STEP_WORK
 
 
 def _kernels() -> Any:
