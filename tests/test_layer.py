@@ -173,3 +173,24 @@ def test_fused_engine_names_what_it_cannot_run():
     m = lstmkit.LSTM(I, H, cell="layernorm", backend="fused", device="meta")
     with pytest.raises(ValueError, match=r"backend 'fused' runs on the CPU, got input on meta"):
         m(torch.randn(T, 2, I, device="meta"))
+
+
+def test_parametrized_weights_are_used():
+    """torch.nn.utils.parametrize (weight norm, weight drop...) replaces a weight by attribute."""
+    m = lstmkit.LSTM(I, H, cell="peephole", dtype=F64)
+    x = torch.randn(T, 2, I, dtype=F64)
+    before = m(x)[0]
+
+    class Zero(torch.nn.Module):
+        def forward(self, w):
+            return torch.zeros_like(w)
+
+    torch.nn.utils.parametrize.register_parametrization(m, "weight_hh_l0", Zero())
+    after = m(x)[0]
+    assert not torch.allclose(before, after)
+    expected = lstmkit.LSTM(I, H, cell="peephole", dtype=F64)
+    expected.load_state_dict({k.replace("parametrizations.weight_hh_l0.original", "weight_hh_l0"): v
+                              for k, v in m.state_dict().items()})
+    with torch.no_grad():
+        expected.weight_hh_l0.zero_()
+    torch.testing.assert_close(after, expected(x)[0])

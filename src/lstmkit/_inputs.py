@@ -25,7 +25,7 @@ def check_input(x: Any, *, input_size: int, weight: Tensor, dims: tuple[int, ...
             f"input must have input_size={input_size} features in its last dimension, "
             f"got shape {tuple(x.shape)} ({x.shape[-1]} features)"
         )
-    if any(n == 0 for n in x.shape):
+    if x.numel() == 0:
         raise ValueError(f"input must not be empty, got shape {tuple(x.shape)}")
     check_like("input", x, weight, "the module's weights")
     if finite:

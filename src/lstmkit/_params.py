@@ -42,7 +42,8 @@ def add_parameters(module: nn.Module, cell: Cell, suffix: str, factory: dict[str
 
 def gather(module: nn.Module, cell: Cell, suffix: str) -> Params:
     """The parameters of one (layer, direction) by their base names, as a cell's ``step`` takes them."""
-    return {name: getattr(module, f"{name}{suffix}") for name in cell.parameter_shapes()}
+    # getattr, not module._parameters: parametrizations and weight-drop replace weights by attribute
+    return {name: getattr(module, f"{name}{suffix}") for name in cell.parameter_names}
 
 
 def init_parameters(module: nn.Module, cell: Cell, suffix: str, forget_bias: float | None) -> None:

@@ -12,6 +12,7 @@ Shapes: B batch, I input_size, H hidden_size (number of memory cells), O output_
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, ClassVar
 
@@ -90,6 +91,10 @@ class Cell:
         if self.proj_size:
             shapes["weight_hr"] = (self.proj_size, self.hidden_size)
         return shapes
+
+    @functools.cached_property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(self.parameter_shapes())
 
     def bias_shapes(self) -> dict[str, tuple[int, ...]]:
         """The biases, present when bias=True: torch's two vectors by default."""
