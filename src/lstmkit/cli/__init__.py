@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import demo, info
+from . import bench, demo, info
 
-COMMANDS = (demo, info)
+COMMANDS = (demo, info, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
