@@ -13,10 +13,11 @@ import numba
 import numpy as np
 
 from ..cells.layernorm import EPS
-from ._kernels import _sig, matvec, matvec_t, output_grad, project
+from ._kernels import mm
+from ._math import sig, tanh
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _normalise(v, out):
     """out = (v − mean) / sqrt(var + EPS); returns the reciprocal standard deviation."""
     n = v.shape[0]
@@ -33,7 +34,7 @@ def _normalise(v, out):
     return rstd
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _normalise_backward(dxhat, xhat, rstd, out):
     """out = the gradient w.r.t. v of LN's x̂ = (v − mean)·rstd, given dx̂ (gain already applied)."""
     n = dxhat.shape[0]
@@ -46,71 +47,115 @@ def _normalise_backward(dxhat, xhat, rstd, out):
         out[k] = rstd * (dxhat[k] - s1 / n - xhat[k] * s2 / n)
 
 
-@numba.njit(cache=True)
-def forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths,
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas,
             y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c):
+    """Per network k, as _kernels.forward, plus the layer norms' x̂ and reciprocal std."""
+    for k in range(xw.shape[0]):
+        _forward(xw[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], h0[k], c0[k], lengths[k], blas,
+                 y[k], h_all[k], c_all[k], act[k], m_all[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k])
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas,
+             y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c):
     T, B, G = xw.shape
     H = c0.shape[1]
-    hw = np.empty(G, dtype=xw.dtype)
+    O = y.shape[2]
+    hw = np.empty((B, G), dtype=xw.dtype)
     h_all[0] = h0
     c_all[0] = c0
     for t in range(T):
+        mm(h_all[t], whh, True, hw, blas)
         for b in range(B):
-            h_prev = h_all[t, b]
             c_prev = c_all[t, b]
             if t >= lengths[b]:
-                h_all[t + 1, b] = h_prev
+                h_all[t + 1, b] = h_all[t, b]
                 c_all[t + 1, b] = c_prev
+                m_all[t, b] = 0.0
                 continue
-            matvec(whh, h_prev, hw)
-            rstd_hh[t, b] = _normalise(hw, xhat_hh[t, b])
+            rstd_hh[t, b] = _normalise(hw[b], xhat_hh[t, b])
             a = act[t, b]
             xh = xhat_hh[t, b]
             for g in range(G):
                 a[g] = xw[t, b, g] + xh[g] * g_hh[g]        # z, turned into activations below
             c = c_all[t + 1, b]
+            for g in range(2 * H):
+                a[g] = sig(a[g])
             for j in range(H):
-                i, f = _sig(a[j]), _sig(a[H + j])
-                gg, o = math.tanh(a[2 * H + j]), _sig(a[3 * H + j])
-                a[j], a[H + j], a[2 * H + j], a[3 * H + j] = i, f, gg, o
-                c[j] = f * c_prev[j] + i * gg
+                a[2 * H + j] = tanh(a[2 * H + j])
+            for j in range(H):
+                a[3 * H + j] = sig(a[3 * H + j])
+            for j in range(H):
+                c[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]
             rstd_c[t, b] = _normalise(c, chat[t, b])
             m = m_all[t, b]
+            ch = chat[t, b]
             for j in range(H):
-                m[j] = a[3 * H + j] * math.tanh(chat[t, b, j] * g_c[j] + b_c[j])
-            out = y[t, b]
-            project(whr, m, out)
-            h_all[t + 1, b, :out.shape[0]] = out
+                m[j] = a[3 * H + j] * tanh(ch[j] * g_c[j] + b_c[j])
+        if whr.shape[0] > 0:
+            mm(m_all[t], whr, True, y[t], blas)
+        else:
+            y[t] = m_all[t]
+        for b in range(B):
+            if t < lengths[b]:
+                h_all[t + 1, b, :O] = y[t, b]
 
 
-@numba.njit(cache=True)
-def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, c_all, act, xhat_hh, rstd_hh,
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, act, xhat_hh, rstd_hh,
              chat, rstd_c, dz_all, dhw_all, dy_all, dh0, dc0, dg_hh, dg_c, db_c):
-    """dz_all (T,B,G) is the gradient of xw, dhw_all (T,B,G) that of W_hh h (for the caller's
-    Σ_t dhw_t^T h_{t-1}); dg_hh, dg_c, db_c accumulate the layer-norm parameters' gradients."""
+    """Per network k. dz_all (T,B,G) is the gradient of xw, dhw_all (T,B,G) that of W_hh h (for
+    the caller's Σ_t dhw_t^T h_{t-1}); dg_hh, dg_c, db_c accumulate the layer-norm parameters'
+    gradients (zeroed by the caller); every other output is written here."""
+    for k in range(dy.shape[0]):
+        _backward(dy[k], dh_T[k], dc_T[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], lengths[k], blas,
+                  c_all[k], act[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k], dz_all[k], dhw_all[k],
+                  dy_all[k], dh0[k], dc0[k], dg_hh[k], dg_c[k], db_c[k])
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, act, xhat_hh, rstd_hh,
+              chat, rstd_c, dz_all, dhw_all, dy_all, dh, dc, dg_hh, dg_c, db_c):
     T, B, G = act.shape
     H = c_all.shape[2]
-    dh0[:] = dh_T
-    dc0[:] = dc_T
-    dm = np.empty(H, dtype=dy.dtype)
+    O = dy.shape[2]
+    dh[:] = dh_T
+    dc[:] = dc_T
+    dm = np.zeros((B, H), dtype=dy.dtype)
+    back = np.empty(dh.shape, dtype=dy.dtype)
     dch = np.empty(H, dtype=dy.dtype)
+    tq = np.empty(H, dtype=dy.dtype)
     dcl = np.empty(H, dtype=dy.dtype)
     dxh = np.empty(G, dtype=dy.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(B):
+            if t < lengths[b]:
+                for o in range(O):
+                    dy_all[t, b, o] = dy[t, b, o] + dh[b, o]
+            else:
+                dy_all[t, b] = 0.0
+                dz_all[t, b] = 0.0
+                dhw_all[t, b] = 0.0
+        if whr.shape[0] > 0:
+            mm(dy_all[t], whr, False, dm, blas)
+        else:
+            dm[:] = dy_all[t]
+        for b in range(B):
             if t >= lengths[b]:
                 continue
-            dh = dh0[b]
-            dc = dc0[b]
-            output_grad(dy[t, b], dh, whr, dy_all[t, b], dm)
+            dmb = dm[b]
+            dcb = dc[b]
             a = act[t, b]
             ch = chat[t, b]
             dz = dz_all[t, b]
             for j in range(H):
-                tcn = math.tanh(ch[j] * g_c[j] + b_c[j])
+                tq[j] = tanh(ch[j] * g_c[j] + b_c[j])
+            for j in range(H):
+                tcn = tq[j]
                 o = a[3 * H + j]
-                dz[3 * H + j] = dm[j] * tcn * o * (1.0 - o)
-                dcn = dm[j] * o * (1.0 - tcn * tcn)
+                dz[3 * H + j] = dmb[j] * tcn * o * (1.0 - o)
+                dcn = dmb[j] * o * (1.0 - tcn * tcn)
                 dg_c[j] += dcn * ch[j]
                 db_c[j] += dcn
                 dch[j] = dcn * g_c[j]
@@ -118,15 +163,17 @@ def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, c_all, act, xhat
             c_prev = c_all[t, b]
             for j in range(H):
                 i, f, gg = a[j], a[H + j], a[2 * H + j]
-                dcj = dc[j] + dcl[j]
+                dcj = dcb[j] + dcl[j]
                 dz[j] = dcj * gg * i * (1.0 - i)
                 dz[H + j] = dcj * c_prev[j] * f * (1.0 - f)
                 dz[2 * H + j] = dcj * i * (1.0 - gg * gg)
-                dc[j] = dcj * f
+                dcb[j] = dcj * f
             xh = xhat_hh[t, b]
             for g in range(G):
                 dg_hh[g] += dz[g] * xh[g]
                 dxh[g] = dz[g] * g_hh[g]
-            dhw = dhw_all[t, b]
-            _normalise_backward(dxh, xh, rstd_hh[t, b], dhw)
-            matvec_t(whh, dhw, dh)
+            _normalise_backward(dxh, xh, rstd_hh[t, b], dhw_all[t, b])
+        mm(dhw_all[t], whh, False, back, blas)       # padded rows of dhw are zero
+        for b in range(B):
+            if t < lengths[b]:
+                dh[b] = back[b]

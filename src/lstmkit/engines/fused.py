@@ -42,6 +42,11 @@ def prefers(cell: Cell, x: Tensor) -> bool:
     return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and work <= AUTO_MAX_STEP_WORK
 
 
+#: The per-step product goes to OpenBLAS once it has at least this many multiply-adds
+#: (batch x pre-activations x recurrent size); below, numba's loop is faster (no call overhead).
+BLAS_MIN_STEP_WORK = 2 ** 12
+
+
 def _kernels() -> Any:
     from . import _kernels                      # numba compiles on first use, not at import
     return _kernels
@@ -56,88 +61,119 @@ def _np(t: Tensor) -> Any:
     return t.detach().contiguous().numpy()
 
 
+def _use_blas(batch: int, whh: Tensor) -> bool:
+    """Whether this call's per-step products go to OpenBLAS (set to torch's thread count)."""
+    from . import _blas
+    if not _blas.AVAILABLE or batch * whh.shape[-2] * whh.shape[-1] < BLAS_MIN_STEP_WORK:
+        return False
+    _blas.set_threads(torch.get_num_threads())
+    return True
+
+
+def _flat(v: Tensor) -> Tensor:
+    """(K, T, B, F) -> (K, T*B, F)."""
+    return v.reshape(v.shape[0], -1, v.shape[-1])
+
+
+def _sum_over_steps(d: Tensor, v: Tensor) -> Tensor:
+    """Σ_t d_t^T v_t for every network: (K, T, B, F) x (K, T, B, E) -> (K, F, E)."""
+    return torch.bmm(_flat(d).transpose(1, 2), _flat(v))
+
+
 class _Recurrence(torch.autograd.Function):
-    """(xw, w_hh, w_peep, w_hr, h0, c0) -> (y, h_n, c_n) for one direction; see _kernels."""
+    """(xw, w_hh, w_peep, w_hr, h0, c0) -> (y, h_n, c_n) for K networks at once, every tensor
+    with a leading network axis; see _kernels."""
 
     @staticmethod
     def forward(ctx, xw, whh, wp, whr, h0, c0, lengths, config):
         kind, block, rgates, _ = config
-        T, B = xw.shape[0], xw.shape[1]
-        H = c0.shape[1]
-        O = whr.shape[0] or H
-        new = lambda *shape: torch.zeros(shape, dtype=xw.dtype)
-        y, h_all, c_all = new(T, B, O), new(T + 1, B, h0.shape[1]), new(T + 1, B, H)
-        act, m_all = new(*xw.shape), new(T, B, H)
+        K, T, B = xw.shape[:3]
+        H = c0.shape[-1]
+        O = whr.shape[1] or H
+        new = lambda *shape: torch.empty(shape, dtype=xw.dtype)     # the kernel writes every element
+        y, h_all, c_all = new(K, T, B, O), new(K, T + 1, B, h0.shape[-1]), new(K, T + 1, B, H)
+        act, m_all = new(*xw.shape), new(K, T, B, H)
+        blas = _use_blas(B, whh)
         _kernels().forward(_np(xw), _np(whh), _np(wp), _np(whr), _np(h0), _np(c0), lengths.numpy(),
-                           kind, block, rgates, y.numpy(), h_all.numpy(), c_all.numpy(),
+                           kind, block, rgates, blas, y.numpy(), h_all.numpy(), c_all.numpy(),
                            act.numpy(), m_all.numpy())
         ctx.save_for_backward(whh, wp, whr, lengths, h_all, c_all, act, m_all)
         ctx.config = config
-        return y, h_all[T], c_all[T]                  # padding carried the state to the end
+        return y, h_all[:, T], c_all[:, T]            # padding carried the state to the end
 
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
         whh, wp, whr, lengths, h_all, c_all, act, m_all = ctx.saved_tensors
         kind, block, rgates, truncated = ctx.config
-        T, B = act.shape[0], act.shape[1]
-        dz, dy_all = torch.zeros_like(act), torch.zeros_like(dy)
-        dh0, dc0, dwp = torch.zeros_like(h_all[0]), torch.zeros_like(c_all[0]), torch.zeros_like(wp)
+        T, B = act.shape[1], act.shape[2]
+        dz, dy_all = torch.empty_like(act), torch.empty_like(dy)
+        dh0, dc0, dwp = torch.empty_like(h_all[:, 0]), torch.empty_like(c_all[:, 0]), torch.zeros_like(wp)
         _kernels().backward(_np(dy), _np(dh_n), _np(dc_n), _np(whh), _np(wp), _np(whr), lengths.numpy(),
-                            kind, block, rgates, truncated, c_all.numpy(), act.numpy(),
+                            kind, block, rgates, truncated, _use_blas(B, whh), c_all.numpy(), act.numpy(),
                             dz.numpy(), dy_all.numpy(), dh0.numpy(), dc0.numpy(), dwp.numpy())
-        flat = lambda v: v.reshape(T * B, v.shape[-1])
-        dwhh = flat(dz).t() @ flat(h_all[:T])                           # Σ_t dz_t^T h_{t-1}: (G, R)
-        dwhr = flat(dy_all).t() @ flat(m_all) if whr.shape[0] else None  # Σ_t dy_t^T m_t: (P, H)
+        dwhh = _sum_over_steps(dz, h_all[:, :T])                              # (K, G, R)
+        dwhr = _sum_over_steps(dy_all, m_all) if whr.shape[1] else None      # (K, P, H)
         return dz, dwhh, dwp if kind == 2 else None, dwhr, dh0, dc0, None, None
 
 
 class _LayerNormRecurrence(torch.autograd.Function):
-    """(xw, w_hh, γ_hh, γ_c, β_c, w_hr, h0, c0) -> (y, h_n, c_n); see _kernels_layernorm."""
+    """(xw, w_hh, γ_hh, γ_c, β_c, w_hr, h0, c0) -> (y, h_n, c_n) for K networks; see
+    _kernels_layernorm."""
 
     @staticmethod
     def forward(ctx, xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths):
-        T, B = xw.shape[0], xw.shape[1]
-        H = c0.shape[1]
-        new = lambda *shape: torch.zeros(shape, dtype=xw.dtype)
-        y, h_all, c_all = new(T, B, whr.shape[0] or H), new(T + 1, B, h0.shape[1]), new(T + 1, B, H)
-        act, m_all, xhat, rstd, chat, rstd_c = new(*xw.shape), new(T, B, H), new(*xw.shape), new(T, B), new(T, B, H), new(T, B)
+        K, T, B = xw.shape[:3]
+        H = c0.shape[-1]
+        new = lambda *shape: torch.empty(shape, dtype=xw.dtype)
+        y, h_all, c_all = new(K, T, B, whr.shape[1] or H), new(K, T + 1, B, h0.shape[-1]), new(K, T + 1, B, H)
+        act, m_all, xhat = new(*xw.shape), new(K, T, B, H), new(*xw.shape)
+        rstd, chat, rstd_c = new(K, T, B), new(K, T, B, H), new(K, T, B)
         _ln_kernels().forward(_np(xw), _np(whh), _np(g_hh), _np(g_c), _np(b_c), _np(whr), _np(h0), _np(c0),
-                              lengths.numpy(), y.numpy(), h_all.numpy(), c_all.numpy(), act.numpy(),
-                              m_all.numpy(), xhat.numpy(), rstd.numpy(), chat.numpy(), rstd_c.numpy())
+                              lengths.numpy(), _use_blas(B, whh), y.numpy(), h_all.numpy(), c_all.numpy(),
+                              act.numpy(), m_all.numpy(), xhat.numpy(), rstd.numpy(), chat.numpy(),
+                              rstd_c.numpy())
         ctx.save_for_backward(whh, g_hh, g_c, b_c, whr, lengths, h_all, c_all, act, m_all, xhat, rstd, chat, rstd_c)
-        return y, h_all[T], c_all[T]
+        return y, h_all[:, T], c_all[:, T]
 
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
         whh, g_hh, g_c, b_c, whr, lengths, h_all, c_all, act, m_all, xhat, rstd, chat, rstd_c = ctx.saved_tensors
-        T, B = act.shape[0], act.shape[1]
-        dz, dhw, dy_all = torch.zeros_like(act), torch.zeros_like(act), torch.zeros_like(dy)
-        dh0, dc0 = torch.zeros_like(h_all[0]), torch.zeros_like(c_all[0])
+        T, B = act.shape[1], act.shape[2]
+        dz, dhw, dy_all = torch.empty_like(act), torch.empty_like(act), torch.empty_like(dy)
+        dh0, dc0 = torch.empty_like(h_all[:, 0]), torch.empty_like(c_all[:, 0])
         dg_hh, dg_c, db_c = torch.zeros_like(g_hh), torch.zeros_like(g_c), torch.zeros_like(b_c)
         _ln_kernels().backward(_np(dy), _np(dh_n), _np(dc_n), _np(whh), _np(g_hh), _np(g_c), _np(b_c),
-                               _np(whr), lengths.numpy(), c_all.numpy(), act.numpy(), xhat.numpy(),
-                               rstd.numpy(), chat.numpy(), rstd_c.numpy(), dz.numpy(), dhw.numpy(),
-                               dy_all.numpy(), dh0.numpy(), dc0.numpy(), dg_hh.numpy(), dg_c.numpy(),
-                               db_c.numpy())
-        flat = lambda v: v.reshape(T * B, v.shape[-1])
-        dwhh = flat(dhw).t() @ flat(h_all[:T])
-        dwhr = flat(dy_all).t() @ flat(m_all) if whr.shape[0] else None
+                               _np(whr), lengths.numpy(), _use_blas(B, whh), c_all.numpy(), act.numpy(),
+                               xhat.numpy(), rstd.numpy(), chat.numpy(), rstd_c.numpy(), dz.numpy(),
+                               dhw.numpy(), dy_all.numpy(), dh0.numpy(), dc0.numpy(), dg_hh.numpy(),
+                               dg_c.numpy(), db_c.numpy())
+        dwhh = _sum_over_steps(dhw, h_all[:, :T])
+        dwhr = _sum_over_steps(dy_all, m_all) if whr.shape[1] else None
         return dz, dwhh, dg_hh, dg_c, db_c, dwhr, dh0, dc0, None
 
 
-def _run_direction(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, steps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    whr = p.get("weight_hr", xw.new_zeros(0, cell.hidden_size))
+def run_networks(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, steps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The recurrence of K networks of ``cell`` in one kernel call. Every tensor has a leading
+    network axis: the parameters ``p`` (K, ...), xw = the input projection (K, T, B, G), h0
+    (K, B, R), c0 (K, B, H), steps (K, B) int64. Returns y (K, T, B, O), h_n and c_n."""
+    whr = p.get("weight_hr", xw.new_zeros(xw.shape[0], 0, cell.hidden_size))
     if type(cell) is LayerNormCell:
-        b_c = p.get("bias_ln_c", xw.new_zeros(cell.hidden_size))
+        b_c = p.get("bias_ln_c", xw.new_zeros(xw.shape[0], cell.hidden_size))
         return _LayerNormRecurrence.apply(xw, p["weight_hh"], p["weight_ln_hh"], p["weight_ln_c"], b_c,
                                           whr, h0, c0, steps)
     kind = _KINDS[type(cell)]
     opts = cell.config
     config = (kind, opts.get("block_size", 1), bool(opts.get("recurrent_gates", False)),
               bool(opts.get("truncated", False)))
-    wp = (torch.stack([p["weight_ci"], p["weight_cf"], p["weight_co"]]) if kind == 2
-          else xw.new_zeros(3, cell.hidden_size))
+    wp = (torch.stack([p["weight_ci"], p["weight_cf"], p["weight_co"]], dim=1) if kind == 2
+          else xw.new_zeros(xw.shape[0], 3, cell.hidden_size))
     return _Recurrence.apply(xw, p["weight_hh"], wp, whr, h0, c0, steps, config)
+
+
+def _run_direction(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, steps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    one = {name: v.unsqueeze(0) for name, v in p.items()}
+    y, h_n, c_n = run_networks(cell, one, xw.unsqueeze(0), h0.unsqueeze(0), c0.unsqueeze(0), steps.unsqueeze(0))
+    return y[0], h_n[0], c_n[0]
 
 
 def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | None,
