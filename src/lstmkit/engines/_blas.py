@@ -61,19 +61,19 @@ def _load() -> tuple[ctypes.CDLL, str] | None:
 
 
 def _fallback(real: types.Type, dtype: type):
-    """A numba cfunc with cblas_?gemm's signature for the cases the kernels use: row-major,
-    A not transposed, B transposed or not, C = alpha A B + beta C."""
+    """A numba cfunc with cblas_?gemm's signature for row-major operands: C = alpha op(A) op(B) + beta C."""
 
     @numba.cfunc(_signature(real), nopython=True)
     def gemm(order, trans_a, trans_b, m, n, k, alpha, a_ptr, lda, b_ptr, ldb, beta, c_ptr, ldc):
-        a = numba.carray(a_ptr, (m, lda), dtype)
-        c = numba.carray(c_ptr, (m, ldc), dtype)
+        a = numba.carray(a_ptr, (k if trans_a == TRANS else m, lda), dtype)
         b = numba.carray(b_ptr, (n if trans_b == TRANS else k, ldb), dtype)
+        c = numba.carray(c_ptr, (m, ldc), dtype)
         for i in range(m):
             for j in range(n):
                 acc = 0.0
                 for p in range(k):
-                    acc += a[i, p] * (b[j, p] if trans_b == TRANS else b[p, j])
+                    acc += ((a[p, i] if trans_a == TRANS else a[i, p])
+                            * (b[j, p] if trans_b == TRANS else b[p, j]))
                 c[i, j] = alpha * acc + beta * c[i, j]
 
     return gemm

@@ -24,8 +24,10 @@ VANILLA, FORGET, PEEPHOLE, CIFG = 0, 1, 2, 3
 
 
 @numba.njit(inline="always")
-def mm(a, w, trans, out, blas):
-    """out (M, N) = a (M, Q) @ w.T if trans (w is (N, Q)) else a @ w (w is (Q, N)); all C-contiguous."""
+def mm(a, w, wt, out, blas):
+    """out (M, N) = a (M, Q) @ w (Q, N); wt is w transposed (N, Q); all C-contiguous. Without BLAS,
+    a row is an axpy of w's rows (contiguous, it vectorises) or, when out is narrower than a
+    vector, dot products with wt's rows; in the arrays' own precision, as BLAS does."""
     M, Q = a.shape
     N = out.shape[1]
     if M == 0 or N == 0:
@@ -33,27 +35,65 @@ def mm(a, w, trans, out, blas):
     if Q == 0:
         out[:] = 0.0
     elif blas:
-        t = TRANS if trans else NO_TRANS
         if a.itemsize == 4:
-            sgemm(ROW_MAJOR, NO_TRANS, t, M, N, Q, 1.0, a.ctypes.data, Q, w.ctypes.data, w.shape[1],
+            sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, M, N, Q, 1.0, a.ctypes.data, Q, w.ctypes.data, N,
                   0.0, out.ctypes.data, N)
         else:
-            dgemm(ROW_MAJOR, NO_TRANS, t, M, N, Q, 1.0, a.ctypes.data, Q, w.ctypes.data, w.shape[1],
+            dgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, M, N, Q, 1.0, a.ctypes.data, Q, w.ctypes.data, N,
                   0.0, out.ctypes.data, N)
-    elif trans:
+    elif N < 16 and Q > N:
         for i in range(M):
             for n in range(N):
-                acc = 0.0
-                for q in range(Q):
-                    acc += a[i, q] * w[n, q]
+                acc = a[i, 0] * wt[n, 0]
+                for q in range(1, Q):
+                    acc += a[i, q] * wt[n, q]
                 out[i, n] = acc
     else:
         for i in range(M):
-            out[i] = 0.0
-            for q in range(Q):
+            d = a[i, 0]
+            for n in range(N):
+                out[i, n] = d * w[0, n]
+            for q in range(1, Q):
                 d = a[i, q]
                 for n in range(N):
                     out[i, n] += d * w[q, n]
+
+
+@numba.njit(inline="always")
+def mm_tn(a, b, out, blas):
+    """out (N1, N2) += a.T @ b for a (M, N1), b (M, N2): a weight's gradient summed over all steps
+    and samples at once (a, b: the per-step arrays flattened over time and batch)."""
+    M, N1 = a.shape
+    N2 = b.shape[1]
+    if M == 0 or N1 == 0 or N2 == 0:
+        return
+    if blas:
+        if a.itemsize == 4:
+            sgemm(ROW_MAJOR, TRANS, NO_TRANS, N1, N2, M, 1.0, a.ctypes.data, N1, b.ctypes.data, N2,
+                  1.0, out.ctypes.data, N2)
+        else:
+            dgemm(ROW_MAJOR, TRANS, NO_TRANS, N1, N2, M, 1.0, a.ctypes.data, N1, b.ctypes.data, N2,
+                  1.0, out.ctypes.data, N2)
+    else:
+        for m in range(M):
+            for i in range(N1):
+                d = a[m, i]
+                for j in range(N2):
+                    out[i, j] += d * b[m, j]
+
+
+@numba.njit(inline="always")
+def copy(src, dst, n):
+    """dst[:n] = src[:n] as a loop (a slice assignment checks for overlap and may allocate)."""
+    for k in range(n):
+        dst[k] = src[k]
+
+
+@numba.njit(inline="always")
+def copy2(src, dst):
+    for i in range(src.shape[0]):
+        for k in range(src.shape[1]):
+            dst[i, k] = src[i, k]
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -75,15 +115,17 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, y, h_
     O = y.shape[2]
     C = H // block
     z = np.empty((B, G), dtype=xw.dtype)
+    whh_t = np.ascontiguousarray(whh.T)              # (R, G): the products below are h @ W^T
+    whr_t = np.ascontiguousarray(whr.T)
     h_all[0] = h0
     c_all[0] = c0
     for t in range(T):
-        mm(h_all[t], whh, True, z, blas)
+        mm(h_all[t], whh_t, whh, z, blas)
         for b in range(B):
             c_prev = c_all[t, b]
             if t >= lengths[b]:                      # padding: the state stands still
-                h_all[t + 1, b] = h_all[t, b]
-                c_all[t + 1, b] = c_prev
+                copy(h_all[t, b], h_all[t + 1, b], h_all.shape[2])
+                copy(c_prev, c_all[t + 1, b], H)
                 m_all[t, b] = 0.0
                 continue
             zb = z[b]
@@ -134,14 +176,14 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, y, h_
                 for j in range(H):
                     m[j] = a[3 * H + j] * tanh(c[j])
         if whr.shape[0] > 0:                         # LSTMP: y = m W_hr^T (padded rows: m = 0)
-            mm(m_all[t], whr, True, y[t], blas)
+            mm(m_all[t], whr_t, whr, y[t], blas)
         else:
-            y[t] = m_all[t]
+            copy2(m_all[t], y[t])
         for b in range(B):
             if t >= lengths[b]:
                 continue
             h = h_all[t + 1, b]
-            h[:O] = y[t, b]
+            copy(y[t, b], h, O)
             if rgates:                               # the 1997 fully connected hidden layer
                 a = act[t, b]
                 for k in range(C):
@@ -151,14 +193,21 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, y, h_
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncated, blas,
-             c_all, act, dz_all, dy_all, dh0, dc0, dwp):
+             h_all, c_all, act, m_all, dz_all, dy_all, dh0, dc0, dwp, dwhh, dwhr):
     """Gradients, per network k. dy (T,B,O), dh_T (B,R), dc_T (B,H) come in; dz_all (T,B,G) (the
     gradient of xw), dy_all (T,B,O) (the whole gradient reaching each output: from above and from
-    the next step), dh0, dc0 and dwp (3,H) go out (dwp zeroed by the caller: it accumulates). The weight gradients
-    that are sums over steps (whh, whr) are left to one matrix product each by the caller."""
+    the next step), dh0, dc0 and the weight gradients dwp (3,H), dwhh (G,R), dwhr (P,H) go out
+    (those three zeroed by the caller: they accumulate)."""
+    T, B = dz_all.shape[1], dz_all.shape[2]
     for k in range(dy.shape[0]):
         _backward(dy[k], dh_T[k], dc_T[k], whh[k], wp[k], whr[k], lengths[k], kind, block, rgates,
                   truncated, blas, c_all[k], act[k], dz_all[k], dy_all[k], dh0[k], dc0[k], dwp[k])
+        if T * B > 0:                                # Σ_t dz_t^T h_{t-1} and Σ_t dy_t^T m_t
+            mm_tn(dz_all[k].reshape((T * B, dz_all.shape[3])),
+                  h_all[k, :T].reshape((T * B, h_all.shape[3])), dwhh[k], blas)
+            if whr.shape[1] > 0:
+                mm_tn(dy_all[k].reshape((T * B, dy_all.shape[3])),
+                      m_all[k].reshape((T * B, m_all.shape[3])), dwhr[k], blas)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -173,6 +222,8 @@ def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, trunca
     dc[:] = dc_T
     dm = np.zeros((B, H), dtype=dy.dtype)
     back = np.empty((B, R), dtype=dy.dtype)
+    whh_t = np.ascontiguousarray(whh.T)
+    whr_t = np.ascontiguousarray(whr.T)
     sq = np.empty(H, dtype=dy.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(B):
@@ -183,9 +234,9 @@ def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, trunca
                 dy_all[t, b] = 0.0
                 dz_all[t, b] = 0.0
         if whr.shape[0] > 0:
-            mm(dy_all[t], whr, False, dm, blas)      # back through the projection
+            mm(dy_all[t], whr, whr_t, dm, blas)      # back through the projection
         else:
-            dm[:] = dy_all[t]
+            copy2(dy_all[t], dm)
         for b in range(B):
             if t >= lengths[b]:
                 continue
@@ -240,10 +291,10 @@ def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, trunca
                         dwp[1, j] += dzf * c_prev[j]
                         dwp[2, j] += dzo * c[j]
         if not truncated:                            # truncation: no error back through the gates
-            mm(dz_all[t], whh, False, back, blas)    # padded rows of dz are zero
+            mm(dz_all[t], whh, whh_t, back, blas)    # padded rows of dz are zero
         for b in range(B):
             if t < lengths[b]:
                 if truncated:
                     dh[b] = 0.0
                 else:
-                    dh[b] = back[b]
+                    copy(back[b], dh[b], R)

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from ..cells.layernorm import EPS
-from ._kernels import mm
+from ._kernels import copy, copy2, mm, mm_tn
 from ._math import sig, tanh
 
 
@@ -63,15 +63,17 @@ def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas,
     H = c0.shape[1]
     O = y.shape[2]
     hw = np.empty((B, G), dtype=xw.dtype)
+    whh_t = np.ascontiguousarray(whh.T)
+    whr_t = np.ascontiguousarray(whr.T)
     h_all[0] = h0
     c_all[0] = c0
     for t in range(T):
-        mm(h_all[t], whh, True, hw, blas)
+        mm(h_all[t], whh_t, whh, hw, blas)
         for b in range(B):
             c_prev = c_all[t, b]
             if t >= lengths[b]:
-                h_all[t + 1, b] = h_all[t, b]
-                c_all[t + 1, b] = c_prev
+                copy(h_all[t, b], h_all[t + 1, b], h_all.shape[2])
+                copy(c_prev, c_all[t + 1, b], H)
                 m_all[t, b] = 0.0
                 continue
             rstd_hh[t, b] = _normalise(hw[b], xhat_hh[t, b])
@@ -94,24 +96,32 @@ def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas,
             for j in range(H):
                 m[j] = a[3 * H + j] * tanh(ch[j] * g_c[j] + b_c[j])
         if whr.shape[0] > 0:
-            mm(m_all[t], whr, True, y[t], blas)
+            mm(m_all[t], whr_t, whr, y[t], blas)
         else:
-            y[t] = m_all[t]
+            copy2(m_all[t], y[t])
         for b in range(B):
             if t < lengths[b]:
-                h_all[t + 1, b, :O] = y[t, b]
+                copy(y[t, b], h_all[t + 1, b], O)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, act, xhat_hh, rstd_hh,
-             chat, rstd_c, dz_all, dhw_all, dy_all, dh0, dc0, dg_hh, dg_c, db_c):
-    """Per network k. dz_all (T,B,G) is the gradient of xw, dhw_all (T,B,G) that of W_hh h (for
-    the caller's Σ_t dhw_t^T h_{t-1}); dg_hh, dg_c, db_c accumulate the layer-norm parameters'
-    gradients (zeroed by the caller); every other output is written here."""
+def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, h_all, c_all, act, m_all,
+             xhat_hh, rstd_hh, chat, rstd_c, dz_all, dhw_all, dy_all, dh0, dc0, dg_hh, dg_c, db_c,
+             dwhh, dwhr):
+    """Per network k. dz_all (T,B,G) is the gradient of xw, dhw_all (T,B,G) that of W_hh h;
+    dg_hh, dg_c, db_c, dwhh (G,R) = Σ_t dhw_t^T h_{t-1} and dwhr (P,H) = Σ_t dy_t^T m_t accumulate
+    (zeroed by the caller); every other output is written here."""
+    T, B = dz_all.shape[1], dz_all.shape[2]
     for k in range(dy.shape[0]):
         _backward(dy[k], dh_T[k], dc_T[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], lengths[k], blas,
                   c_all[k], act[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k], dz_all[k], dhw_all[k],
                   dy_all[k], dh0[k], dc0[k], dg_hh[k], dg_c[k], db_c[k])
+        if T * B > 0:
+            mm_tn(dhw_all[k].reshape((T * B, dhw_all.shape[3])),
+                  h_all[k, :T].reshape((T * B, h_all.shape[3])), dwhh[k], blas)
+            if whr.shape[1] > 0:
+                mm_tn(dy_all[k].reshape((T * B, dy_all.shape[3])),
+                      m_all[k].reshape((T * B, m_all.shape[3])), dwhr[k], blas)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -124,6 +134,8 @@ def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, ac
     dc[:] = dc_T
     dm = np.zeros((B, H), dtype=dy.dtype)
     back = np.empty(dh.shape, dtype=dy.dtype)
+    whh_t = np.ascontiguousarray(whh.T)
+    whr_t = np.ascontiguousarray(whr.T)
     dch = np.empty(H, dtype=dy.dtype)
     tq = np.empty(H, dtype=dy.dtype)
     dcl = np.empty(H, dtype=dy.dtype)
@@ -138,9 +150,9 @@ def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, ac
                 dz_all[t, b] = 0.0
                 dhw_all[t, b] = 0.0
         if whr.shape[0] > 0:
-            mm(dy_all[t], whr, False, dm, blas)
+            mm(dy_all[t], whr, whr_t, dm, blas)
         else:
-            dm[:] = dy_all[t]
+            copy2(dy_all[t], dm)
         for b in range(B):
             if t >= lengths[b]:
                 continue
@@ -173,7 +185,7 @@ def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, ac
                 dg_hh[g] += dz[g] * xh[g]
                 dxh[g] = dz[g] * g_hh[g]
             _normalise_backward(dxh, xh, rstd_hh[t, b], dhw_all[t, b])
-        mm(dhw_all[t], whh, False, back, blas)       # padded rows of dhw are zero
+        mm(dhw_all[t], whh, whh_t, back, blas)       # padded rows of dhw are zero
         for b in range(B):
             if t < lengths[b]:
-                dh[b] = back[b]
+                copy(back[b], dh[b], back.shape[1])

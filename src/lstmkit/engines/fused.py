@@ -58,7 +58,16 @@ def _ln_kernels() -> Any:
 
 
 def _np(t: Tensor) -> Any:
-    return t.detach().contiguous().numpy()
+    return (t.detach() if t.requires_grad else t).contiguous().numpy()
+
+
+def _empty(like: Tensor) -> Tensor:
+    """A new C-contiguous tensor of ``like``'s shape and dtype (empty_like keeps odd strides)."""
+    return torch.empty(like.shape, dtype=like.dtype)
+
+
+def _zeros(like: Tensor) -> Tensor:
+    return torch.zeros(like.shape, dtype=like.dtype)
 
 
 def _use_blas(batch: int, whh: Tensor) -> bool:
@@ -68,16 +77,6 @@ def _use_blas(batch: int, whh: Tensor) -> bool:
         return False
     _blas.set_threads(torch.get_num_threads())
     return True
-
-
-def _flat(v: Tensor) -> Tensor:
-    """(K, T, B, F) -> (K, T*B, F)."""
-    return v.reshape(v.shape[0], -1, v.shape[-1])
-
-
-def _sum_over_steps(d: Tensor, v: Tensor) -> Tensor:
-    """Σ_t d_t^T v_t for every network: (K, T, B, F) x (K, T, B, E) -> (K, F, E)."""
-    return torch.bmm(_flat(d).transpose(1, 2), _flat(v))
 
 
 class _Recurrence(torch.autograd.Function):
@@ -105,15 +104,15 @@ class _Recurrence(torch.autograd.Function):
     def backward(ctx, dy, dh_n, dc_n):
         whh, wp, whr, lengths, h_all, c_all, act, m_all = ctx.saved_tensors
         kind, block, rgates, truncated = ctx.config
-        T, B = act.shape[1], act.shape[2]
-        dz, dy_all = torch.empty_like(act), torch.empty_like(dy)
-        dh0, dc0, dwp = torch.empty_like(h_all[:, 0]), torch.empty_like(c_all[:, 0]), torch.zeros_like(wp)
+        B = act.shape[2]
+        dz, dy_all = _empty(act), _empty(dy)
+        dh0, dc0 = _empty(h_all[:, 0]), _empty(c_all[:, 0])
+        dwp, dwhh, dwhr = _zeros(wp), _zeros(whh), _zeros(whr)
         _kernels().backward(_np(dy), _np(dh_n), _np(dc_n), _np(whh), _np(wp), _np(whr), lengths.numpy(),
-                            kind, block, rgates, truncated, _use_blas(B, whh), c_all.numpy(), act.numpy(),
-                            dz.numpy(), dy_all.numpy(), dh0.numpy(), dc0.numpy(), dwp.numpy())
-        dwhh = _sum_over_steps(dz, h_all[:, :T])                              # (K, G, R)
-        dwhr = _sum_over_steps(dy_all, m_all) if whr.shape[1] else None      # (K, P, H)
-        return dz, dwhh, dwp if kind == 2 else None, dwhr, dh0, dc0, None, None
+                            kind, block, rgates, truncated, _use_blas(B, whh), h_all.numpy(), c_all.numpy(),
+                            act.numpy(), m_all.numpy(), dz.numpy(), dy_all.numpy(), dh0.numpy(), dc0.numpy(),
+                            dwp.numpy(), dwhh.numpy(), dwhr.numpy())
+        return dz, dwhh, dwp if kind == 2 else None, dwhr if whr.shape[1] else None, dh0, dc0, None, None
 
 
 class _LayerNormRecurrence(torch.autograd.Function):
@@ -138,18 +137,18 @@ class _LayerNormRecurrence(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
         whh, g_hh, g_c, b_c, whr, lengths, h_all, c_all, act, m_all, xhat, rstd, chat, rstd_c = ctx.saved_tensors
-        T, B = act.shape[1], act.shape[2]
-        dz, dhw, dy_all = torch.empty_like(act), torch.empty_like(act), torch.empty_like(dy)
-        dh0, dc0 = torch.empty_like(h_all[:, 0]), torch.empty_like(c_all[:, 0])
-        dg_hh, dg_c, db_c = torch.zeros_like(g_hh), torch.zeros_like(g_c), torch.zeros_like(b_c)
+        B = act.shape[2]
+        dz, dhw, dy_all = _empty(act), _empty(act), _empty(dy)
+        dh0, dc0 = _empty(h_all[:, 0]), _empty(c_all[:, 0])
+        dg_hh, dg_c, db_c = _zeros(g_hh), _zeros(g_c), _zeros(b_c)
+        dwhh, dwhr = _zeros(whh), _zeros(whr)
         _ln_kernels().backward(_np(dy), _np(dh_n), _np(dc_n), _np(whh), _np(g_hh), _np(g_c), _np(b_c),
-                               _np(whr), lengths.numpy(), _use_blas(B, whh), c_all.numpy(), act.numpy(),
-                               xhat.numpy(), rstd.numpy(), chat.numpy(), rstd_c.numpy(), dz.numpy(),
-                               dhw.numpy(), dy_all.numpy(), dh0.numpy(), dc0.numpy(), dg_hh.numpy(),
-                               dg_c.numpy(), db_c.numpy())
-        dwhh = _sum_over_steps(dhw, h_all[:, :T])
-        dwhr = _sum_over_steps(dy_all, m_all) if whr.shape[1] else None
-        return dz, dwhh, dg_hh, dg_c, db_c, dwhr, dh0, dc0, None
+                               _np(whr), lengths.numpy(), _use_blas(B, whh), h_all.numpy(), c_all.numpy(),
+                               act.numpy(), m_all.numpy(), xhat.numpy(), rstd.numpy(), chat.numpy(),
+                               rstd_c.numpy(), dz.numpy(), dhw.numpy(), dy_all.numpy(), dh0.numpy(),
+                               dc0.numpy(), dg_hh.numpy(), dg_c.numpy(), db_c.numpy(), dwhh.numpy(),
+                               dwhr.numpy())
+        return dz, dwhh, dg_hh, dg_c, db_c, dwhr if whr.shape[1] else None, dh0, dc0, None
 
 
 def run_networks(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, steps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -191,4 +190,4 @@ def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | Non
         y, h_n, c_n = _run_direction(cell, p, cell.project_input(p, xd), h0, c0, steps)
         outs.append(reverse_padded(y, lengths) if reverse else y)
         finals.append((h_n, c_n))
-    return torch.cat(outs, dim=-1), finals
+    return (torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]), finals
