@@ -29,6 +29,20 @@ def product(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["one-chunk", "chunks"])
+def split(request, monkeypatch):
+    """Run each direction's batch whole, or split into one chunk per thread (2 threads)."""
+    if request.param == "chunks":
+        monkeypatch.setattr(fused, "PARALLEL_MIN_STEP_WORK", 0)
+        before = torch.get_num_threads()
+        torch.set_num_threads(2)
+        yield request.param
+        torch.set_num_threads(before)
+    else:
+        monkeypatch.setattr(fused, "PARALLEL_MIN_STEP_WORK", 10 ** 18)
+        yield request.param
+
+
 def _run(m, x, lengths):
     xx = x.clone().requires_grad_()
     out, (h, c) = m(xx, lengths=lengths)
@@ -51,7 +65,7 @@ LENGTHS = torch.tensor([9, 4, 1, 9, 6])                 # padded rows between re
 
 
 @pytest.mark.parametrize("cell,options", CASES)
-def test_fused_matches_reference_with_either_product(cell, options, product):
+def test_fused_matches_reference_with_either_product(cell, options, product, split):
     """float64: outputs, states and every gradient; 2 layers, both directions, a projection where
     the cell takes one, padded sequences in a batch of 5."""
     ref, fast = _pair(cell, options, torch.float64)
@@ -61,7 +75,7 @@ def test_fused_matches_reference_with_either_product(cell, options, product):
 
 
 @pytest.mark.parametrize("cell,options", CASES)
-def test_fused_float32_is_as_accurate_as_the_reference(cell, options, product):
+def test_fused_float32_is_as_accurate_as_the_reference(cell, options, product, split):
     """float32 against the float64 truth: within 1e-5 of each tensor's scale, or at most twice the
     reference engine's own float32 error (layer norm's backward amplifies rounding)."""
     ref, fast = _pair(cell, options, torch.float32)
@@ -132,16 +146,22 @@ def test_without_openblas_the_loops_give_the_same_result(tmp_path):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
-def test_blas_follows_torchs_thread_count(monkeypatch):
+def test_blas_runs_on_one_thread(monkeypatch):
+    """A second OpenBLAS thread spins between steps on the core the rest needs (see _use_blas)."""
     if not _blas.AVAILABLE:
         pytest.skip("no OpenBLAS found in numpy's wheel")
     seen = []
     monkeypatch.setattr(_blas, "set_threads", seen.append)
     monkeypatch.setattr(fused, "BLAS_MIN_STEP_WORK", 0)
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        lstmkit.LSTM(2, 4, cell="cifg", backend="fused")(torch.randn(3, 2, 2))
-    finally:
-        torch.set_num_threads(before)
+    lstmkit.LSTM(2, 4, cell="cifg", backend="fused")(torch.randn(3, 2, 2))
     assert seen == [1]
+
+
+def test_a_batch_splits_into_one_chunk_per_thread_once_a_step_is_big_enough():
+    from lstmkit.cells import make_cell
+    spec = make_cell("forget", 8, 64)                   # 256 x 64 multiply-adds per sequence and step
+    big = fused.PARALLEL_MIN_STEP_WORK // (256 * 64)
+    assert fused.chunks(spec, 1, threads=2) == 1
+    assert fused.chunks(spec, big, threads=2) == 2
+    assert fused.chunks(spec, big, threads=1) == 1
+    assert fused.chunks(spec, big - 1, threads=2) == 1

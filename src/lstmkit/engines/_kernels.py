@@ -96,14 +96,14 @@ def copy2(src, dst):
             dst[i, k] = src[i, k]
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
+@numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas,
             y, h_all, c_all, act, m_all):
     """Per network k: xw (T,B,G), whh (G,R), wp (3,H) peepholes, whr (P,H) or (0,H), h0 (B,R),
     c0 (B,H), lengths (B,). Writes y (T,B,O), h_all (T+1,B,R) and c_all (T+1,B,H) (index t is the
     state before step t), act (T,B,G) the gate activations, m_all (T,B,H) the unprojected outputs.
     Padded steps get y = 0 and m = 0; their act is left unwritten (backward never reads it)."""
-    for k in range(xw.shape[0]):
+    for k in numba.prange(xw.shape[0]):         # networks (or batch chunks) side by side
         _forward(xw[k], whh[k], wp[k], whr[k], h0[k], c0[k], lengths[k], kind, block, rgates, blas,
                  y[k], h_all[k], c_all[k], act[k], m_all[k])
 
@@ -191,7 +191,7 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, y, h_
                     h[O + C + k] = a[C + H + k]
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
+@numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncated, blas,
              h_all, c_all, act, m_all, dz_all, dy_all, dh0, dc0, dwp, dwhh, dwhr):
     """Gradients, per network k. dy (T,B,O), dh_T (B,R), dc_T (B,H) come in; dz_all (T,B,G) (the
@@ -199,7 +199,7 @@ def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncat
     the next step), dh0, dc0 and the weight gradients dwp (3,H), dwhh (G,R), dwhr (P,H) go out
     (those three zeroed by the caller: they accumulate)."""
     T, B = dz_all.shape[1], dz_all.shape[2]
-    for k in range(dy.shape[0]):
+    for k in numba.prange(dy.shape[0]):
         _backward(dy[k], dh_T[k], dc_T[k], whh[k], wp[k], whr[k], lengths[k], kind, block, rgates,
                   truncated, blas, c_all[k], act[k], dz_all[k], dy_all[k], dh0[k], dc0[k], dwp[k])
         if T * B > 0:                                # Σ_t dz_t^T h_{t-1} and Σ_t dy_t^T m_t

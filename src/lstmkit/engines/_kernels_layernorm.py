@@ -47,11 +47,11 @@ def _normalise_backward(dxhat, xhat, rstd, out):
         out[k] = rstd * (dxhat[k] - s1 / n - xhat[k] * s2 / n)
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
+@numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas,
             y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c):
     """Per network k, as _kernels.forward, plus the layer norms' x̂ and reciprocal std."""
-    for k in range(xw.shape[0]):
+    for k in numba.prange(xw.shape[0]):         # networks (or batch chunks) side by side
         _forward(xw[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], h0[k], c0[k], lengths[k], blas,
                  y[k], h_all[k], c_all[k], act[k], m_all[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k])
 
@@ -104,7 +104,7 @@ def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas,
                 copy(y[t, b], h_all[t + 1, b], O)
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
+@numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, h_all, c_all, act, m_all,
              xhat_hh, rstd_hh, chat, rstd_c, dz_all, dhw_all, dy_all, dh0, dc0, dg_hh, dg_c, db_c,
              dwhh, dwhr):
@@ -112,7 +112,7 @@ def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, h_all, c_a
     dg_hh, dg_c, db_c, dwhh (G,R) = Σ_t dhw_t^T h_{t-1} and dwhr (P,H) = Σ_t dy_t^T m_t accumulate
     (zeroed by the caller); every other output is written here."""
     T, B = dz_all.shape[1], dz_all.shape[2]
-    for k in range(dy.shape[0]):
+    for k in numba.prange(dy.shape[0]):
         _backward(dy[k], dh_T[k], dc_T[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], lengths[k], blas,
                   c_all[k], act[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k], dz_all[k], dhw_all[k],
                   dy_all[k], dh0[k], dc0[k], dg_hh[k], dg_c[k], db_c[k])

@@ -71,11 +71,16 @@ def _zeros(like: Tensor) -> Tensor:
 
 
 def _use_blas(batch: int, whh: Tensor) -> bool:
-    """Whether this call's per-step products go to OpenBLAS (set to torch's thread count)."""
+    """Whether this call's per-step products go to OpenBLAS.
+
+    OpenBLAS runs on one thread: each step's product is small, and a second OpenBLAS thread costs
+    more than it gives: it spins between the steps on the core that the pointwise pass and torch's
+    own threads need (measured: the fused engine twice as slow at (32, 128, 32, 100) with two).
+    """
     from . import _blas
     if not _blas.AVAILABLE or batch * whh.shape[-2] * whh.shape[-1] < BLAS_MIN_STEP_WORK:
         return False
-    _blas.set_threads(torch.get_num_threads())
+    _blas.set_threads(1)
     return True
 
 
@@ -154,7 +159,9 @@ class _LayerNormRecurrence(torch.autograd.Function):
 def run_networks(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, steps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """The recurrence of K networks of ``cell`` in one kernel call. Every tensor has a leading
     network axis: the parameters ``p`` (K, ...), xw = the input projection (K, T, B, G), h0
-    (K, B, R), c0 (K, B, H), steps (K, B) int64. Returns y (K, T, B, O), h_n and c_n."""
+    (K, B, R), c0 (K, B, H), steps (K, B) int64. Returns y (K, T, B, O), h_n and c_n.
+    The networks run side by side on up to ``torch.get_num_threads()`` threads."""
+    _threads()
     whr = p.get("weight_hr", xw.new_zeros(xw.shape[0], 0, cell.hidden_size))
     if type(cell) is LayerNormCell:
         b_c = p.get("bias_ln_c", xw.new_zeros(xw.shape[0], cell.hidden_size))
@@ -169,10 +176,51 @@ def run_networks(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, step
     return _Recurrence.apply(xw, p["weight_hh"], wp, whr, h0, c0, steps, config)
 
 
-def _run_direction(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, steps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    one = {name: v.unsqueeze(0) for name, v in p.items()}
-    y, h_n, c_n = run_networks(cell, one, xw.unsqueeze(0), h0.unsqueeze(0), c0.unsqueeze(0), steps.unsqueeze(0))
-    return y[0], h_n[0], c_n[0]
+#: A direction's batch is split into one chunk per thread (each chunk a "network" of the kernel,
+#: run side by side) once a step has this many multiply-adds (batch x pre-activations x recurrent
+#: size); below, one thread is faster than waking a second.
+PARALLEL_MIN_STEP_WORK = 2 ** 15
+
+
+def _threads() -> int:
+    """Threads for the kernels' parallel loop over networks: torch's thread count, within numba's."""
+    import numba
+    n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(n)
+    return n
+
+
+def chunks(cell: Cell, batch: int, threads: int) -> int:
+    """How many batch chunks one direction of ``cell`` runs in, side by side."""
+    work = batch * cell.preactivation_size() * cell.recurrent_size
+    return max(1, min(threads, batch)) if work >= PARALLEL_MIN_STEP_WORK else 1
+
+
+def _run_direction(cell: Cell, p: Params, x: Tensor, h0: Tensor, c0: Tensor, steps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """One direction, x (T, B, I). The batch runs as n chunks of ceil(B/n) sequences (the last
+    one filled up with zero-length sequences), each a kernel "network" with the same weights; the
+    weights' gradients sum over the chunks through ``expand``."""
+    T, B = x.shape[0], x.shape[1]
+    n = chunks(cell, B, _threads())
+    size = -(-B // n)
+    fill = n * size - B
+
+    def split(v: Tensor) -> Tensor:                 # (T, B, F) -> (n, T, size, F)
+        v = torch.nn.functional.pad(v, (0, 0, 0, fill)) if fill else v
+        return v.reshape(v.shape[0], n, size, v.shape[-1]).transpose(0, 1)
+
+    def split_state(v: Tensor) -> Tensor:           # (B, F) -> (n, size, F)
+        return split(v.unsqueeze(0))[:, 0]
+
+    shared = {name: v.unsqueeze(0).expand(n, *v.shape) for name, v in p.items()}
+    xw = cell.project_input(p, split(x) if n > 1 else x.unsqueeze(0))      # one product, shared weights
+    lengths = torch.nn.functional.pad(steps, (0, fill)).reshape(n, size)
+    y, h_n, c_n = run_networks(cell, shared, xw, split_state(h0) if n > 1 else h0.unsqueeze(0),
+                               split_state(c0) if n > 1 else c0.unsqueeze(0), lengths)
+    if n == 1:
+        return y[0], h_n[0], c_n[0]
+    y = y.transpose(0, 1).reshape(T, n * size, y.shape[-1])[:, :B]
+    return y, h_n.reshape(n * size, -1)[:B], c_n.reshape(n * size, -1)[:B]
 
 
 def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | None,
@@ -187,7 +235,7 @@ def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | Non
     for direction, (p, (h0, c0)) in enumerate(zip(params, states)):
         reverse = direction == 1
         xd = reverse_padded(x, lengths) if reverse else x
-        y, h_n, c_n = _run_direction(cell, p, cell.project_input(p, xd), h0, c0, steps)
+        y, h_n, c_n = _run_direction(cell, p, xd, h0, c0, steps)
         outs.append(reverse_padded(y, lengths) if reverse else y)
         finals.append((h_n, c_n))
     return (torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]), finals
