@@ -165,3 +165,17 @@ def test_a_batch_splits_into_one_chunk_per_thread_once_a_step_is_big_enough():
     assert fused.chunks(spec, big, threads=2) == 2
     assert fused.chunks(spec, big, threads=1) == 1
     assert fused.chunks(spec, big - 1, threads=2) == 1
+
+
+@pytest.mark.parametrize("cell,options", CASES)
+@pytest.mark.parametrize("steps", [5, 6])
+def test_inference_without_grad_keeps_two_states_and_gives_the_same_result(cell, options, steps, split):
+    """Under no_grad the kernel keeps two states in turn instead of all T + 1: same outputs and
+    final states for an odd and an even number of steps, with padding."""
+    ref, fast = _pair(cell, options, torch.float64)
+    x = torch.randn(steps, 5, 3, dtype=torch.float64)
+    lengths = torch.tensor([steps, 4, 1, steps, 2])
+    with torch.no_grad():
+        got, want = fast(x, lengths=lengths), ref(x, lengths=lengths)
+    for a, b in zip([got[0], *got[1]], [want[0], *want[1]]):
+        torch.testing.assert_close(a, b, **tolerances(torch.float64))

@@ -97,19 +97,21 @@ def copy2(src, dst):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
-def forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas,
+def forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
             y, h_all, c_all, act, m_all):
     """Per network k: xw (T,B,G), whh (G,R), wp (3,H) peepholes, whr (P,H) or (0,H), h0 (B,R),
     c0 (B,H), lengths (B,). Writes y (T,B,O), h_all (T+1,B,R) and c_all (T+1,B,H) (index t is the
     state before step t), act (T,B,G) the gate activations, m_all (T,B,H) the unprojected outputs.
-    Padded steps get y = 0 and m = 0; their act is left unwritten (backward never reads it)."""
+    Padded steps get y = 0 and m = 0; their act is left unwritten (backward never reads it).
+    With keep false (inference: no backward to come) only y is kept whole: act and m_all have one
+    step (T=1) and h_all, c_all two, used in turn; the final state is at index T % 2."""
     for k in numba.prange(xw.shape[0]):         # networks (or batch chunks) side by side
-        _forward(xw[k], whh[k], wp[k], whr[k], h0[k], c0[k], lengths[k], kind, block, rgates, blas,
+        _forward(xw[k], whh[k], wp[k], whr[k], h0[k], c0[k], lengths[k], kind, block, rgates, blas, keep,
                  y[k], h_all[k], c_all[k], act[k], m_all[k])
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, y, h_all, c_all, act, m_all):
+def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep, y, h_all, c_all, act, m_all):
     T, B, G = xw.shape
     H = c0.shape[1]
     O = y.shape[2]
@@ -120,19 +122,20 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, y, h_
     h_all[0] = h0
     c_all[0] = c0
     for t in range(T):
-        mm(h_all[t], whh_t, whh, z, blas)
+        s, s1, ta = (t, t + 1, t) if keep else (t & 1, (t + 1) & 1, 0)
+        mm(h_all[s], whh_t, whh, z, blas)
         for b in range(B):
-            c_prev = c_all[t, b]
+            c_prev = c_all[s, b]
             if t >= lengths[b]:                      # padding: the state stands still
-                copy(h_all[t, b], h_all[t + 1, b], h_all.shape[2])
-                copy(c_prev, c_all[t + 1, b], H)
-                m_all[t, b] = 0.0
+                copy(h_all[s, b], h_all[s1, b], h_all.shape[2])
+                copy(c_prev, c_all[s1, b], H)
+                m_all[ta, b] = 0.0
                 continue
             zb = z[b]
             x = xw[t, b]
-            a = act[t, b]
-            c = c_all[t + 1, b]
-            m = m_all[t, b]
+            a = act[ta, b]
+            c = c_all[s1, b]
+            m = m_all[ta, b]
             for g in range(G):                       # one short loop per operation: each vectorises
                 a[g] = zb[g] + x[g]
             if kind == VANILLA:
@@ -176,16 +179,16 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, y, h_
                 for j in range(H):
                     m[j] = a[3 * H + j] * tanh(c[j])
         if whr.shape[0] > 0:                         # LSTMP: y = m W_hr^T (padded rows: m = 0)
-            mm(m_all[t], whr_t, whr, y[t], blas)
+            mm(m_all[ta], whr_t, whr, y[t], blas)
         else:
-            copy2(m_all[t], y[t])
+            copy2(m_all[ta], y[t])
         for b in range(B):
             if t >= lengths[b]:
                 continue
-            h = h_all[t + 1, b]
+            h = h_all[s1, b]
             copy(y[t, b], h, O)
             if rgates:                               # the 1997 fully connected hidden layer
-                a = act[t, b]
+                a = act[ta, b]
                 for k in range(C):
                     h[O + k] = a[k]
                     h[O + C + k] = a[C + H + k]

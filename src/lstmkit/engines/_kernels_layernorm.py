@@ -48,16 +48,16 @@ def _normalise_backward(dxhat, xhat, rstd, out):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
-def forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas,
+def forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas, keep,
             y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c):
     """Per network k, as _kernels.forward, plus the layer norms' x̂ and reciprocal std."""
     for k in numba.prange(xw.shape[0]):         # networks (or batch chunks) side by side
-        _forward(xw[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], h0[k], c0[k], lengths[k], blas,
+        _forward(xw[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], h0[k], c0[k], lengths[k], blas, keep,
                  y[k], h_all[k], c_all[k], act[k], m_all[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k])
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas,
+def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas, keep,
              y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c):
     T, B, G = xw.shape
     H = c0.shape[1]
@@ -68,20 +68,21 @@ def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas,
     h_all[0] = h0
     c_all[0] = c0
     for t in range(T):
-        mm(h_all[t], whh_t, whh, hw, blas)
+        s, s1, ta = (t, t + 1, t) if keep else (t & 1, (t + 1) & 1, 0)
+        mm(h_all[s], whh_t, whh, hw, blas)
         for b in range(B):
-            c_prev = c_all[t, b]
+            c_prev = c_all[s, b]
             if t >= lengths[b]:
-                copy(h_all[t, b], h_all[t + 1, b], h_all.shape[2])
-                copy(c_prev, c_all[t + 1, b], H)
-                m_all[t, b] = 0.0
+                copy(h_all[s, b], h_all[s1, b], h_all.shape[2])
+                copy(c_prev, c_all[s1, b], H)
+                m_all[ta, b] = 0.0
                 continue
-            rstd_hh[t, b] = _normalise(hw[b], xhat_hh[t, b])
-            a = act[t, b]
-            xh = xhat_hh[t, b]
+            rstd_hh[ta, b] = _normalise(hw[b], xhat_hh[ta, b])
+            a = act[ta, b]
+            xh = xhat_hh[ta, b]
             for g in range(G):
                 a[g] = xw[t, b, g] + xh[g] * g_hh[g]        # z, turned into activations below
-            c = c_all[t + 1, b]
+            c = c_all[s1, b]
             for g in range(2 * H):
                 a[g] = sig(a[g])
             for j in range(H):
@@ -90,18 +91,18 @@ def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas,
                 a[3 * H + j] = sig(a[3 * H + j])
             for j in range(H):
                 c[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]
-            rstd_c[t, b] = _normalise(c, chat[t, b])
-            m = m_all[t, b]
-            ch = chat[t, b]
+            rstd_c[ta, b] = _normalise(c, chat[ta, b])
+            m = m_all[ta, b]
+            ch = chat[ta, b]
             for j in range(H):
                 m[j] = a[3 * H + j] * tanh(ch[j] * g_c[j] + b_c[j])
         if whr.shape[0] > 0:
-            mm(m_all[t], whr_t, whr, y[t], blas)
+            mm(m_all[ta], whr_t, whr, y[t], blas)
         else:
-            copy2(m_all[t], y[t])
+            copy2(m_all[ta], y[t])
         for b in range(B):
             if t < lengths[b]:
-                copy(y[t, b], h_all[t + 1, b], O)
+                copy(y[t, b], h_all[s1, b], O)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)

@@ -94,16 +94,19 @@ class _Recurrence(torch.autograd.Function):
         K, T, B = xw.shape[:3]
         H = c0.shape[-1]
         O = whr.shape[1] or H
+        keep = any(ctx.needs_input_grad)               # else inference: keep only what comes out
+        steps, states = (T, T + 1) if keep else (1, 2)
         new = lambda *shape: torch.empty(shape, dtype=xw.dtype)     # the kernel writes every element
-        y, h_all, c_all = new(K, T, B, O), new(K, T + 1, B, h0.shape[-1]), new(K, T + 1, B, H)
-        act, m_all = new(*xw.shape), new(K, T, B, H)
-        blas = _use_blas(B, whh)
+        y, h_all, c_all = new(K, T, B, O), new(K, states, B, h0.shape[-1]), new(K, states, B, H)
+        act, m_all = new(K, steps, B, xw.shape[-1]), new(K, steps, B, H)
         _kernels().forward(_np(xw), _np(whh), _np(wp), _np(whr), _np(h0), _np(c0), lengths.numpy(),
-                           kind, block, rgates, blas, y.numpy(), h_all.numpy(), c_all.numpy(),
-                           act.numpy(), m_all.numpy())
-        ctx.save_for_backward(whh, wp, whr, lengths, h_all, c_all, act, m_all)
+                           kind, block, rgates, _use_blas(B, whh), keep, y.numpy(), h_all.numpy(),
+                           c_all.numpy(), act.numpy(), m_all.numpy())
+        if keep:
+            ctx.save_for_backward(whh, wp, whr, lengths, h_all, c_all, act, m_all)
         ctx.config = config
-        return y, h_all[:, T], c_all[:, T]            # padding carried the state to the end
+        last = T if keep else T % 2                    # padding carried the state to the end
+        return y, h_all[:, last], c_all[:, last]
 
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
@@ -128,16 +131,21 @@ class _LayerNormRecurrence(torch.autograd.Function):
     def forward(ctx, xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths):
         K, T, B = xw.shape[:3]
         H = c0.shape[-1]
+        keep = any(ctx.needs_input_grad)
+        steps, states = (T, T + 1) if keep else (1, 2)
         new = lambda *shape: torch.empty(shape, dtype=xw.dtype)
-        y, h_all, c_all = new(K, T, B, whr.shape[1] or H), new(K, T + 1, B, h0.shape[-1]), new(K, T + 1, B, H)
-        act, m_all, xhat = new(*xw.shape), new(K, T, B, H), new(*xw.shape)
-        rstd, chat, rstd_c = new(K, T, B), new(K, T, B, H), new(K, T, B)
+        y, h_all, c_all = new(K, T, B, whr.shape[1] or H), new(K, states, B, h0.shape[-1]), new(K, states, B, H)
+        act, m_all, xhat = new(K, steps, B, xw.shape[-1]), new(K, steps, B, H), new(K, steps, B, xw.shape[-1])
+        rstd, chat, rstd_c = new(K, steps, B), new(K, steps, B, H), new(K, steps, B)
         _ln_kernels().forward(_np(xw), _np(whh), _np(g_hh), _np(g_c), _np(b_c), _np(whr), _np(h0), _np(c0),
-                              lengths.numpy(), _use_blas(B, whh), y.numpy(), h_all.numpy(), c_all.numpy(),
+                              lengths.numpy(), _use_blas(B, whh), keep, y.numpy(), h_all.numpy(), c_all.numpy(),
                               act.numpy(), m_all.numpy(), xhat.numpy(), rstd.numpy(), chat.numpy(),
                               rstd_c.numpy())
-        ctx.save_for_backward(whh, g_hh, g_c, b_c, whr, lengths, h_all, c_all, act, m_all, xhat, rstd, chat, rstd_c)
-        return y, h_all[:, T], c_all[:, T]
+        if keep:
+            ctx.save_for_backward(whh, g_hh, g_c, b_c, whr, lengths, h_all, c_all, act, m_all, xhat, rstd,
+                                  chat, rstd_c)
+        last = T if keep else T % 2
+        return y, h_all[:, last], c_all[:, last]
 
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
