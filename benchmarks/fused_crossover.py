@@ -1,11 +1,14 @@
-"""Where the fused engine stops paying: forward+backward time of backend="fused" against the
-reference loop and torch.nn.LSTM, over hidden size and batch. Sets fused.AUTO_MAX_STEP_WORK.
+"""Where the fused engine pays: forward and forward+backward time of backend="fused" against the
+reference loop and torch.nn.LSTM, over hidden size and batch, interleaved in one process (median of
+5 rounds after one warm-up round). Sets fused.AUTO_MAX_FORGET_WORK, where backend="auto" stops
+running the forget cell fused and hands it to torch's own kernel.
 
-    python benchmarks/fused_crossover.py
+    python benchmarks/fused_crossover.py [--steps 100] [--cells forget peephole vanilla]
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 
@@ -14,36 +17,56 @@ import torch
 import lstmkit
 
 
-def median_time(fn, repeats=5):
+def _seconds(fn) -> float:
+    start = time.perf_counter()
     fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return time.perf_counter() - start
 
 
-def train_step(module, x):
+def _forward(module, x):
     def run():
-        out, _ = module(x)
-        out.sum().backward()
+        with torch.no_grad():
+            module(x)
     return run
 
 
-def main(steps=100):
+def _train_step(module, x):
+    def run():
+        module.zero_grad(set_to_none=True)
+        module(x)[0].sum().backward()
+    return run
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cells", nargs="+", default=["forget", "peephole", "vanilla"])
+    args = parser.parse_args(argv)
     torch.set_num_threads(2)
-    print("cell      H    B   B*G*R   fused vs reference   fused vs torch.nn.LSTM   (ratio > 1: fused faster)")
-    for cell in ("forget", "peephole", "vanilla"):
-        for hidden in (8, 16, 32, 64):
+    print("ratios: other engine's median time / the fused engine's (> 1: fused is faster)")
+    print("cell      H    B   B*G*R   fwd: vs torch   f+b: vs reference  vs torch")
+    for cell in args.cells:
+        for hidden in (8, 16, 32, 64, 128):
             for batch in (1, 4, 16, 64):
-                x = torch.randn(steps, batch, hidden)
-                fast = median_time(train_step(lstmkit.LSTM(hidden, hidden, cell=cell, backend="fused"), x))
-                slow = median_time(train_step(lstmkit.LSTM(hidden, hidden, cell=cell, backend="reference"), x), 3)
-                anchor = median_time(train_step(torch.nn.LSTM(hidden, hidden), x))
-                spec = lstmkit.LSTM(hidden, hidden, cell=cell).cells[0]
+                x = torch.randn(args.steps, batch, hidden)
+                mods = {"fused": lstmkit.LSTM(hidden, hidden, cell=cell, backend="fused"),
+                        "reference": lstmkit.LSTM(hidden, hidden, cell=cell, backend="reference"),
+                        "torch": torch.nn.LSTM(hidden, hidden)}
+                times = {name: ([], []) for name in mods}
+                for r in range(args.repeats + 1):
+                    for name, m in mods.items():
+                        fwd = _seconds(_forward(m, x))
+                        both = _seconds(_train_step(m, x))
+                        if r:
+                            times[name][0].append(fwd)
+                            times[name][1].append(both)
+                med = {name: (statistics.median(a), statistics.median(b)) for name, (a, b) in times.items()}
+                spec = mods["fused"].cells[0]
                 work = batch * spec.preactivation_size() * spec.recurrent_size
-                print(f"{cell:9s} {hidden:3d} {batch:4d} {work:8d}   {slow / fast:8.2f}x   {anchor / fast:8.2f}x", flush=True)
+                f = med["fused"]
+                print(f"{cell:9s} {hidden:3d} {batch:4d} {work:8d}   {med['torch'][0] / f[0]:8.2f}x   "
+                      f"{med['reference'][1] / f[1]:8.2f}x   {med['torch'][1] / f[1]:8.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,19 +16,23 @@ def _x(batch, features=8, dtype=torch.float32, device="cpu"):
 
 
 @pytest.mark.parametrize("cell", [c for c in lstmkit.cells() if c != "forget"])
-def test_auto_runs_small_networks_fused_and_large_ones_on_the_reference(cell):
+def test_auto_runs_every_other_cell_fused_on_the_cpu_and_the_reference_elsewhere(cell):
     spec = make_cell(cell, 8, 8)
-    assert engines.select("auto", spec, _x(1)) is fused
-    big = fused.AUTO_MAX_STEP_WORK // (spec.preactivation_size() * spec.recurrent_size) + 1
-    assert engines.select("auto", spec, _x(big)) is reference
+    for batch in (1, 10_000):
+        assert engines.select("auto", spec, _x(batch)) is fused
+        assert engines.select("auto", spec, _x(batch, dtype=torch.float64)) is fused
     assert engines.select("auto", spec, _x(1, dtype=torch.bfloat16)) is reference
     assert engines.select("auto", spec, _x(1, device="meta")) is reference
 
 
-def test_auto_runs_the_forget_cell_on_torchs_kernel():
+def test_auto_runs_tiny_forget_networks_fused_and_the_rest_on_torchs_kernel():
     spec = make_cell("forget", 8, 8)
-    for batch in (1, 10_000):
-        assert engines.select("auto", spec, _x(batch)) is native
+    assert engines.select("auto", spec, _x(1)) is fused
+    big = fused.AUTO_MAX_FORGET_WORK // (spec.preactivation_size() * spec.recurrent_size)
+    assert engines.select("auto", spec, _x(big)) is fused
+    assert engines.select("auto", spec, _x(big + 1)) is native
+    assert engines.select("auto", spec, _x(1, dtype=torch.bfloat16)) is native
+    assert engines.select("auto", spec, _x(1, device="meta")) is native
 
 
 def test_an_explicit_backend_is_never_second_guessed():

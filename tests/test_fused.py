@@ -26,6 +26,7 @@ def product(request, monkeypatch):
     if request.param == "blas" and not _blas.AVAILABLE:
         pytest.skip("no OpenBLAS found in numpy's wheel")
     monkeypatch.setattr(fused, "BLAS_MIN_STEP_WORK", 0 if request.param == "blas" else 10 ** 18)
+    monkeypatch.setattr(fused, "BLAS_MIN_BATCH", 0)
     return request.param
 
 
@@ -153,6 +154,7 @@ def test_blas_runs_on_one_thread(monkeypatch):
     seen = []
     monkeypatch.setattr(_blas, "set_threads", seen.append)
     monkeypatch.setattr(fused, "BLAS_MIN_STEP_WORK", 0)
+    monkeypatch.setattr(fused, "BLAS_MIN_BATCH", 0)
     lstmkit.LSTM(2, 4, cell="cifg", backend="fused")(torch.randn(3, 2, 2))
     assert seen == [1]
 

@@ -2,9 +2,9 @@
 imports an engine directly.
 
 backend="auto" takes the first engine in AUTO_ORDER that runs the cell and, where an engine says
-when it pays (``prefers``), prefers this input: torch's native kernel for the forget cell; the fused
-kernel for the other cells on the CPU while the recurrent work per step is small; else the
-reference loop. Every engine gives the reference's result (tested), so the choice changes speed only.
+when it pays (``prefers``), prefers this input: the fused kernel on the CPU in float32/float64 (for
+the forget cell only while the network is tiny); torch's native kernel for the forget cell
+otherwise; else the reference loop. Every engine gives the reference's result (tested), so the choice changes speed only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from . import fused, native, reference
 
 ENGINES: dict[str, ModuleType] = {"reference": reference, "native": native, "fused": fused}
 #: Tried in this order by backend="auto".
-AUTO_ORDER = ("native", "fused", "reference")
+AUTO_ORDER = ("fused", "native", "reference")
 
 
 def backends() -> list[str]:

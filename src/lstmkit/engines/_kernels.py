@@ -195,22 +195,23 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
-def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncated, blas,
+def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncated, blas, blas_sum,
              h_all, c_all, act, m_all, dz_all, dy_all, dh0, dc0, dwp, dwhh, dwhr):
     """Gradients, per network k. dy (T,B,O), dh_T (B,R), dc_T (B,H) come in; dz_all (T,B,G) (the
     gradient of xw), dy_all (T,B,O) (the whole gradient reaching each output: from above and from
     the next step), dh0, dc0 and the weight gradients dwp (3,H), dwhh (G,R), dwhr (P,H) go out
-    (those three zeroed by the caller: they accumulate)."""
+    (those three zeroed by the caller: they accumulate). blas_sum: whether the sums over all steps
+    (one product each, T·B deep) go to OpenBLAS, which pays even where the per-step ones do not."""
     T, B = dz_all.shape[1], dz_all.shape[2]
     for k in numba.prange(dy.shape[0]):
         _backward(dy[k], dh_T[k], dc_T[k], whh[k], wp[k], whr[k], lengths[k], kind, block, rgates,
                   truncated, blas, c_all[k], act[k], dz_all[k], dy_all[k], dh0[k], dc0[k], dwp[k])
         if T * B > 0:                                # Σ_t dz_t^T h_{t-1} and Σ_t dy_t^T m_t
             mm_tn(dz_all[k].reshape((T * B, dz_all.shape[3])),
-                  h_all[k, :T].reshape((T * B, h_all.shape[3])), dwhh[k], blas)
+                  h_all[k, :T].reshape((T * B, h_all.shape[3])), dwhh[k], blas_sum)
             if whr.shape[1] > 0:
                 mm_tn(dy_all[k].reshape((T * B, dy_all.shape[3])),
-                      m_all[k].reshape((T * B, m_all.shape[3])), dwhr[k], blas)
+                      m_all[k].reshape((T * B, m_all.shape[3])), dwhr[k], blas_sum)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)

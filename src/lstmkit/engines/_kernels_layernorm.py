@@ -106,7 +106,7 @@ def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas, keep,
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
-def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, h_all, c_all, act, m_all,
+def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, blas_sum, h_all, c_all, act, m_all,
              xhat_hh, rstd_hh, chat, rstd_c, dz_all, dhw_all, dy_all, dh0, dc0, dg_hh, dg_c, db_c,
              dwhh, dwhr):
     """Per network k. dz_all (T,B,G) is the gradient of xw, dhw_all (T,B,G) that of W_hh h;
@@ -119,10 +119,10 @@ def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, h_all, c_a
                   dy_all[k], dh0[k], dc0[k], dg_hh[k], dg_c[k], db_c[k])
         if T * B > 0:
             mm_tn(dhw_all[k].reshape((T * B, dhw_all.shape[3])),
-                  h_all[k, :T].reshape((T * B, h_all.shape[3])), dwhh[k], blas)
+                  h_all[k, :T].reshape((T * B, h_all.shape[3])), dwhh[k], blas_sum)
             if whr.shape[1] > 0:
                 mm_tn(dy_all[k].reshape((T * B, dy_all.shape[3])),
-                      m_all[k].reshape((T * B, m_all.shape[3])), dwhr[k], blas)
+                      m_all[k].reshape((T * B, m_all.shape[3])), dwhr[k], blas_sum)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)

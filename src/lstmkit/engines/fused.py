@@ -27,9 +27,11 @@ from .reference import reverse_padded
 _KINDS = {VanillaCell: 0, ForgetCell: 1, PeepholeCell: 2, CIFGCell: 3}
 
 
-#: backend="auto" runs a cell here while B·G·R, the multiply-adds of one step's recurrent product, is
-#: at most this: above ~2e5 the reference loop's BLAS product wins (benchmarks/fused_crossover.md).
-AUTO_MAX_STEP_WORK = 2 ** 17
+#: backend="auto" runs the forget cell here rather than on torch's own kernel while B·G·R, the
+#: multiply-adds of one step's recurrent product, is at most this (benchmarks/fused_crossover.md):
+#: the tiny networks, where torch's per-step overhead dominates. Every other cell runs here on
+#: the CPU whatever its size: it beats the reference loop at every size.
+AUTO_MAX_FORGET_WORK = 2 ** 12
 
 
 def supports(cell: Cell) -> bool:
@@ -38,13 +40,19 @@ def supports(cell: Cell) -> bool:
 
 def prefers(cell: Cell, x: Tensor) -> bool:
     """Whether backend="auto" should run ``cell`` on ``x`` (T, B, I) here."""
-    work = x.shape[1] * cell.preactivation_size() * cell.recurrent_size
-    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and work <= AUTO_MAX_STEP_WORK
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return False
+    if type(cell) is ForgetCell:
+        return x.shape[1] * cell.preactivation_size() * cell.recurrent_size <= AUTO_MAX_FORGET_WORK
+    return True
 
 
-#: The per-step product goes to OpenBLAS once it has at least this many multiply-adds
-#: (batch x pre-activations x recurrent size); below, numba's loop is faster (no call overhead).
+#: The per-step product goes to OpenBLAS once it has at least this many multiply-adds (batch x
+#: pre-activations x recurrent size) and the batch (of one network or chunk) at least
+#: BLAS_MIN_BATCH rows; below either, numba's loop is faster (measured: 4x at batch 1, H=256;
+#: even at batch 4; BLAS 2x faster from batch 16).
 BLAS_MIN_STEP_WORK = 2 ** 12
+BLAS_MIN_BATCH = 8
 
 
 def _kernels() -> Any:
@@ -78,10 +86,19 @@ def _use_blas(batch: int, whh: Tensor) -> bool:
     own threads need (measured: the fused engine twice as slow at (32, 128, 32, 100) with two).
     """
     from . import _blas
-    if not _blas.AVAILABLE or batch * whh.shape[-2] * whh.shape[-1] < BLAS_MIN_STEP_WORK:
+    if (not _blas.AVAILABLE or batch < BLAS_MIN_BATCH
+            or batch * whh.shape[-2] * whh.shape[-1] < BLAS_MIN_STEP_WORK):
         return False
     _blas.set_threads(1)
     return True
+
+
+def _blas_sums() -> bool:
+    """Whether the weight gradients' sums over all steps go to OpenBLAS (whenever it is there)."""
+    from . import _blas
+    if _blas.AVAILABLE:
+        _blas.set_threads(1)
+    return _blas.AVAILABLE
 
 
 class _Recurrence(torch.autograd.Function):
@@ -117,7 +134,7 @@ class _Recurrence(torch.autograd.Function):
         dh0, dc0 = _empty(h_all[:, 0]), _empty(c_all[:, 0])
         dwp, dwhh, dwhr = _zeros(wp), _zeros(whh), _zeros(whr)
         _kernels().backward(_np(dy), _np(dh_n), _np(dc_n), _np(whh), _np(wp), _np(whr), lengths.numpy(),
-                            kind, block, rgates, truncated, _use_blas(B, whh), h_all.numpy(), c_all.numpy(),
+                            kind, block, rgates, truncated, _use_blas(B, whh), _blas_sums(), h_all.numpy(), c_all.numpy(),
                             act.numpy(), m_all.numpy(), dz.numpy(), dy_all.numpy(), dh0.numpy(), dc0.numpy(),
                             dwp.numpy(), dwhh.numpy(), dwhr.numpy())
         return dz, dwhh, dwp if kind == 2 else None, dwhr if whr.shape[1] else None, dh0, dc0, None, None
@@ -156,7 +173,7 @@ class _LayerNormRecurrence(torch.autograd.Function):
         dg_hh, dg_c, db_c = _zeros(g_hh), _zeros(g_c), _zeros(b_c)
         dwhh, dwhr = _zeros(whh), _zeros(whr)
         _ln_kernels().backward(_np(dy), _np(dh_n), _np(dc_n), _np(whh), _np(g_hh), _np(g_c), _np(b_c),
-                               _np(whr), lengths.numpy(), _use_blas(B, whh), h_all.numpy(), c_all.numpy(),
+                               _np(whr), lengths.numpy(), _use_blas(B, whh), _blas_sums(), h_all.numpy(), c_all.numpy(),
                                act.numpy(), m_all.numpy(), xhat.numpy(), rstd.numpy(), chat.numpy(),
                                rstd_c.numpy(), dz.numpy(), dhw.numpy(), dy_all.numpy(), dh0.numpy(),
                                dc0.numpy(), dg_hh.numpy(), dg_c.numpy(), db_c.numpy(), dwhh.numpy(),
