@@ -47,7 +47,7 @@ def main(argv=None) -> None:
     print("ratios: other engine's median time / the fused engine's (> 1: fused is faster)")
     print("cell      H    B   B*G*R   fwd: vs torch   f+b: vs reference  vs torch")
     for cell in args.cells:
-        for hidden in (8, 16, 32, 64, 128):
+        for hidden in (8, 16, 32, 64, 128, 256):
             for batch in (1, 4, 16, 64):
                 x = torch.randn(args.steps, batch, hidden)
                 mods = {"fused": lstmkit.LSTM(hidden, hidden, cell=cell, backend="fused"),

@@ -181,3 +181,14 @@ def test_inference_without_grad_keeps_two_states_and_gives_the_same_result(cell,
         got, want = fast(x, lengths=lengths), ref(x, lengths=lengths)
     for a, b in zip([got[0], *got[1]], [want[0], *want[1]]):
         torch.testing.assert_close(a, b, **tolerances(torch.float64))
+
+
+@pytest.mark.parametrize("cell", ["forget", "layernorm"])
+def test_same_input_same_bits_when_chunks_and_networks_run_on_threads(cell, split, product):
+    """Chunks and networks never share an accumulator, so two runs agree to the bit."""
+    m = lstmkit.LSTM(3, 6, bidirectional=True, proj_size=2, cell=cell, backend="fused")
+    x = torch.randn(9, 5, 3)
+    first = _run(m, x, LENGTHS)
+    second = _run(m, x, LENGTHS)
+    for a, b in zip(first, second, strict=True):
+        assert torch.equal(a, b)

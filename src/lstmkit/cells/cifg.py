@@ -31,7 +31,7 @@ class CIFGCell(Cell):
 
     def step(self, p: Params, xw: Tensor, state: State) -> tuple[Tensor, State, dict[str, Tensor]]:
         h, c = state
-        z = xw + h @ p["weight_hh"].t()                       # (B, 3H)
+        z = torch.addmm(xw, h, p["weight_hh"].t())                     # (B, 3H)
         zi, zg, zo = z.chunk(3, dim=1)                        # 3 x (B, H)
         i, g, o = torch.sigmoid(zi), torch.tanh(zg), torch.sigmoid(zo)
         f = 1.0 - i

@@ -24,7 +24,7 @@ class ForgetCell(Cell):
 
     def step(self, p: Params, xw: Tensor, state: State) -> tuple[Tensor, State, dict[str, Tensor]]:
         h, c = state
-        z = xw + h @ p["weight_hh"].t()                       # (B, 4H)
+        z = torch.addmm(xw, h, p["weight_hh"].t())                     # (B, 4H)
         zi, zf, zg, zo = z.chunk(4, dim=1)                    # 4 x (B, H)
         i, f, g, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg), torch.sigmoid(zo)
         c = f * c + i * g

@@ -51,15 +51,17 @@ class LayerNormCell(Cell):
         params["bias_ih"][h:2 * h] = value
 
     def project_input(self, p: Params, x: Tensor) -> Tensor:
-        xw = F.layer_norm(x @ p["weight_ih"].t(), (self.preactivation_size(),), p["weight_ln_ih"], eps=EPS)
-        return xw + p["bias_ih"] if self.bias else xw
+        # the bias is layer norm's own shift: LN(x W^T)·γ + b in one op
+        return F.layer_norm(F.linear(x, p["weight_ih"]), (self.preactivation_size(),), p["weight_ln_ih"],
+                            p.get("bias_ih"), eps=EPS)
 
     def step(self, p: Params, xw: Tensor, state: State) -> tuple[Tensor, State, dict[str, Tensor]]:
         h, c = state
-        hw = F.layer_norm(h @ p["weight_hh"].t(), (self.preactivation_size(),), p["weight_ln_hh"], eps=EPS)
-        zi, zf, zg, zo = (xw + hw).chunk(4, dim=1)           # 4 x (B, H)
-        i, f, g, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg), torch.sigmoid(zo)
-        c = f * c + i * g
+        hw = F.layer_norm(F.linear(h, p["weight_hh"]), (self.preactivation_size(),), p["weight_ln_hh"], eps=EPS)
+        z = xw + hw
+        i, f, _, o = torch.sigmoid(z).chunk(4, dim=1)         # one op for the three gates (and
+        g = torch.tanh(z[:, 2 * self.hidden_size:3 * self.hidden_size])   # a σ of z_g left unused)
+        c = torch.addcmul(f * c, i, g)
         cn = F.layer_norm(c, (self.hidden_size,), p["weight_ln_c"], p.get("bias_ln_c"), eps=EPS)
         y = self.project(p, o * torch.tanh(cn))
         return y, (y, c), {"input": i, "forget": f, "cell": g, "output": o}

@@ -29,7 +29,7 @@ class PeepholeCell(ForgetCell):
 
     def step(self, p: Params, xw: Tensor, state: State) -> tuple[Tensor, State, dict[str, Tensor]]:
         h, c = state
-        z = xw + h @ p["weight_hh"].t()                       # (B, 4H)
+        z = torch.addmm(xw, h, p["weight_hh"].t())                     # (B, 4H)
         zi, zf, zg, zo = z.chunk(4, dim=1)                    # 4 x (B, H)
         i = torch.sigmoid(zi + p["weight_ci"] * c)
         f = torch.sigmoid(zf + p["weight_cf"] * c)

@@ -88,7 +88,7 @@ class VanillaCell(Cell):
     def step(self, p: Params, xw: Tensor, state: State) -> tuple[Tensor, State, dict[str, Tensor]]:
         h, s = state
         h_in = h.detach() if self.truncated else h            # the paper's truncation
-        z = xw + h_in @ p["weight_hh"].t()                    # (B, G)
+        z = torch.addmm(xw, h_in, p["weight_hh"].t())                  # (B, G)
         c = self.num_blocks
         z_in, z_c, z_out = z.split([c, self.hidden_size, c], dim=1)
         y_in, y_out = torch.sigmoid(z_in), torch.sigmoid(z_out)          # (B, C) each

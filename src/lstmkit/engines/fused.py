@@ -28,10 +28,16 @@ _KINDS = {VanillaCell: 0, ForgetCell: 1, PeepholeCell: 2, CIFGCell: 3}
 
 
 #: backend="auto" runs the forget cell here rather than on torch's own kernel while B·G·R, the
-#: multiply-adds of one step's recurrent product, is at most this (benchmarks/fused_crossover.md):
-#: the tiny networks, where torch's per-step overhead dominates. Every other cell runs here on
-#: the CPU whatever its size: it beats the reference loop at every size.
+#: multiply-adds of one step's recurrent product, is at most AUTO_MAX_FORGET_WORK (the tiny
+#: networks, where torch's per-step overhead dominates), and for training (grad enabled) from batch
+#: AUTO_MIN_FORGET_TRAIN_BATCH on, where this engine's backward beats torch's (measured:
+#: benchmarks/fused_crossover.md and the engine benchmark). Every other cell runs here on the CPU
+#: whatever its size: it beats the reference loop at every size.
 AUTO_MAX_FORGET_WORK = 2 ** 12
+AUTO_MIN_FORGET_TRAIN_BATCH = 32
+#: Sequences shorter than this go to the other engines: a call here has a fixed cost (about two
+#: reference steps: measured for T=1, H=128, B=1, every cell, in benchmarks/streaming.md).
+AUTO_MIN_STEPS = 3
 
 
 def supports(cell: Cell) -> bool:
@@ -40,10 +46,12 @@ def supports(cell: Cell) -> bool:
 
 def prefers(cell: Cell, x: Tensor) -> bool:
     """Whether backend="auto" should run ``cell`` on ``x`` (T, B, I) here."""
-    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64) or x.shape[0] < AUTO_MIN_STEPS:
         return False
     if type(cell) is ForgetCell:
-        return x.shape[1] * cell.preactivation_size() * cell.recurrent_size <= AUTO_MAX_FORGET_WORK
+        batch = x.shape[1]
+        return (batch * cell.preactivation_size() * cell.recurrent_size <= AUTO_MAX_FORGET_WORK
+                or (torch.is_grad_enabled() and batch >= AUTO_MIN_FORGET_TRAIN_BATCH))
     return True
 
 
