@@ -245,9 +245,9 @@ def _run_direction(cell: Cell, p: Params, x: Tensor, h0: Tensor, c0: Tensor, ste
     def split_state(v: Tensor) -> Tensor:           # (B, F) -> (n, size, F)
         return split(v.unsqueeze(0))[:, 0]
 
-    shared = {name: v.unsqueeze(0).expand(n, *v.shape) for name, v in p.items()}
+    shared = {name: v.unsqueeze(0) if n == 1 else v.unsqueeze(0).expand(n, *v.shape) for name, v in p.items()}
     xw = cell.project_input(p, split(x) if n > 1 else x.unsqueeze(0))      # one product, shared weights
-    lengths = torch.nn.functional.pad(steps, (0, fill)).reshape(n, size)
+    lengths = (torch.nn.functional.pad(steps, (0, fill)) if fill else steps).reshape(n, size)
     y, h_n, c_n = run_networks(cell, shared, xw, split_state(h0) if n > 1 else h0.unsqueeze(0),
                                split_state(c0) if n > 1 else c0.unsqueeze(0), lengths)
     if n == 1:
