@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="time every cell and engine against torch.nn.LSTM",
                        description="Time every cell on every engine that runs it, torch.nn.LSTM and a "
                                    "torch.compile step loop, forward and forward+backward, interleaved "
-                                   "in one process. The full run takes about 20 minutes on 2 cores.")
+                                   "in one process. The full run takes about 6 minutes on 2 cores.")
     p.add_argument("--quick", action="store_true", help="tiny shapes, a smoke test of a few seconds")
     p.add_argument("--repeats", type=int, default=5, help="timed rounds; the median is shown (default %(default)s)")
     p.add_argument("--warmup", type=int, default=2, help="untimed rounds first (default %(default)s)")
