@@ -24,6 +24,17 @@ VANILLA, FORGET, PEEPHOLE, CIFG = 0, 1, 2, 3
 
 
 @numba.njit(inline="always")
+def gemm(trans_a, m, n, k, a, lda, b, ldb, beta, c):
+    """OpenBLAS: c (m, n) = op(a) @ b + beta c, row-major, in a's precision (c's leading dim n)."""
+    if a.itemsize == 4:
+        sgemm(ROW_MAJOR, trans_a, NO_TRANS, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb,
+              beta, c.ctypes.data, n)
+    else:
+        dgemm(ROW_MAJOR, trans_a, NO_TRANS, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb,
+              beta, c.ctypes.data, n)
+
+
+@numba.njit(inline="always")
 def mm(a, w, wt, out, blas):
     """out (M, N) = a (M, Q) @ w (Q, N); wt is w transposed (N, Q); all C-contiguous. Without BLAS,
     a row is an axpy of w's rows (contiguous, it vectorises) or, when out is narrower than a
@@ -35,12 +46,7 @@ def mm(a, w, wt, out, blas):
     if Q == 0:
         out[:] = 0.0
     elif blas:
-        if a.itemsize == 4:
-            sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, M, N, Q, 1.0, a.ctypes.data, Q, w.ctypes.data, N,
-                  0.0, out.ctypes.data, N)
-        else:
-            dgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, M, N, Q, 1.0, a.ctypes.data, Q, w.ctypes.data, N,
-                  0.0, out.ctypes.data, N)
+        gemm(NO_TRANS, M, N, Q, a, Q, w, N, 0.0, out)
     elif N < 16 and Q > N:
         for i in range(M):
             for n in range(N):
@@ -68,12 +74,7 @@ def mm_tn(a, b, out, blas):
     if M == 0 or N1 == 0 or N2 == 0:
         return
     if blas:
-        if a.itemsize == 4:
-            sgemm(ROW_MAJOR, TRANS, NO_TRANS, N1, N2, M, 1.0, a.ctypes.data, N1, b.ctypes.data, N2,
-                  1.0, out.ctypes.data, N2)
-        else:
-            dgemm(ROW_MAJOR, TRANS, NO_TRANS, N1, N2, M, 1.0, a.ctypes.data, N1, b.ctypes.data, N2,
-                  1.0, out.ctypes.data, N2)
+        gemm(TRANS, N1, N2, M, a, N1, b, N2, 1.0, out)
     else:
         for m in range(M):
             for i in range(N1):
@@ -94,6 +95,22 @@ def copy2(src, dst):
     for i in range(src.shape[0]):
         for k in range(src.shape[1]):
             dst[i, k] = src[i, k]
+
+
+@numba.njit(inline="always")
+def output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas):
+    """The whole gradient reaching step t's outputs, dy_all[t] = dy[t] + dh[:, :O] (the next
+    step's share; zero at padded rows), and through the projection to the unprojected output, dm."""
+    for b in range(dy.shape[1]):
+        if t < lengths[b]:
+            for o in range(dy.shape[2]):
+                dy_all[t, b, o] = dy[t, b, o] + dh[b, o]
+        else:
+            dy_all[t, b] = 0.0
+    if whr.shape[0] > 0:
+        mm(dy_all[t], whr, whr_t, dm, blas)          # back through the projection
+    else:
+        copy2(dy_all[t], dm)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
@@ -230,19 +247,10 @@ def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, trunca
     whr_t = np.ascontiguousarray(whr.T)
     sq = np.empty(H, dtype=dy.dtype)
     for t in range(T - 1, -1, -1):
-        for b in range(B):
-            if t < lengths[b]:
-                for o in range(O):
-                    dy_all[t, b, o] = dy[t, b, o] + dh[b, o]
-            else:
-                dy_all[t, b] = 0.0
-                dz_all[t, b] = 0.0
-        if whr.shape[0] > 0:
-            mm(dy_all[t], whr, whr_t, dm, blas)      # back through the projection
-        else:
-            copy2(dy_all[t], dm)
+        output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas)
         for b in range(B):
             if t >= lengths[b]:
+                dz_all[t, b] = 0.0                   # the product below reads every row
                 continue
             a = act[t, b]
             c = c_all[t + 1, b]

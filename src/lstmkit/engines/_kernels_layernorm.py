@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from ..cells.layernorm import EPS
-from ._kernels import copy, copy2, mm, mm_tn
+from ._kernels import copy, copy2, mm, mm_tn, output_grad
 from ._math import sig, tanh
 
 
@@ -130,7 +130,6 @@ def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, ac
               chat, rstd_c, dz_all, dhw_all, dy_all, dh, dc, dg_hh, dg_c, db_c):
     T, B, G = act.shape
     H = c_all.shape[2]
-    O = dy.shape[2]
     dh[:] = dh_T
     dc[:] = dc_T
     dm = np.zeros((B, H), dtype=dy.dtype)
@@ -142,20 +141,11 @@ def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, ac
     dcl = np.empty(H, dtype=dy.dtype)
     dxh = np.empty(G, dtype=dy.dtype)
     for t in range(T - 1, -1, -1):
-        for b in range(B):
-            if t < lengths[b]:
-                for o in range(O):
-                    dy_all[t, b, o] = dy[t, b, o] + dh[b, o]
-            else:
-                dy_all[t, b] = 0.0
-                dz_all[t, b] = 0.0
-                dhw_all[t, b] = 0.0
-        if whr.shape[0] > 0:
-            mm(dy_all[t], whr, whr_t, dm, blas)
-        else:
-            copy2(dy_all[t], dm)
+        output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas)
         for b in range(B):
             if t >= lengths[b]:
+                dz_all[t, b] = 0.0
+                dhw_all[t, b] = 0.0                  # the product below reads every row
                 continue
             dmb = dm[b]
             dcb = dc[b]
