@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import bench, demo, info
+from . import bench, demo, info, reproduce
 
-COMMANDS = (demo, info, bench)
+COMMANDS = (demo, info, bench, reproduce)
 
 
 def build_parser() -> argparse.ArgumentParser:

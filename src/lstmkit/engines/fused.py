@@ -11,6 +11,7 @@ Runs every registered cell on the CPU, in float32 and float64.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import torch
@@ -215,11 +216,17 @@ def run_networks(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, step
 PARALLEL_MIN_STEP_WORK = 2 ** 15
 
 
+_numba_threads = threading.local()
+
+
 def _threads() -> int:
-    """Threads for the kernels' parallel loop over networks: torch's thread count, within numba's."""
+    """Threads for the kernels' parallel loop over networks: torch's thread count, within numba's
+    (set in numba only when it changes: the call is thread-local and not free)."""
     import numba
     n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(n)
+    if getattr(_numba_threads, "n", None) != n:
+        numba.set_num_threads(n)
+        _numba_threads.n = n
     return n
 
 
