@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from .. import bench
+from ..engines import _blas
 from ..cells import cells
 from .progress import line
 
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
                                progress=lambda p: line(p["done"], p["total"], f"{p['shape'].label()}  {p['seconds']:.1f}s"))
     print(f"\n{bench.cpu_model()}, torch {torch.__version__}, {args.threads} threads, {time.strftime('%Y-%m-%d')}")
     print(f"float32 matmul peak {rows[0]['matmul_peak_gflops']:.0f} GFLOP/s "
-          f"({bench.MATMUL_SIZE}x{bench.MATMUL_SIZE}, {args.threads} threads, this run)\n")
+          f"({bench.MATMUL_SIZE}x{bench.MATMUL_SIZE}, {args.threads} threads, this run); "
+          f"the fused engine's per-step products from batch 8 on: {_blas.library()}\n")
     print(bench.format_table(rows))
     if args.json is not None:
         meta = {"cpu": bench.cpu_model(), "torch": torch.__version__, "python": platform.python_version(),
