@@ -187,11 +187,11 @@ def train(net: Network, training: Training, batch: Batch, seeds: list[int], *,
         y = _stack_outputs([trials[k] for k in active], last)
         err = target - y
         (0.5 * err.pow(2).sum()).backward()
-        with torch.no_grad():
-            for k in active:
-                for p in trials[k].parameters():
-                    p.add_(p.grad, alpha=-training.lr)
-                    p.grad = None
+        with torch.no_grad():                                            # plain SGD, every trial at once
+            params = [p for k in active for p in trials[k].parameters()]
+            torch._foreach_add_(params, [p.grad for p in params], alpha=-training.lr)
+            for p in params:
+                p.grad = None
         e = err.detach().pow(2).sum(1)                                  # E per trial
         right = (err.detach().abs() < training.correct).all(1)
         stopped = []
