@@ -122,3 +122,11 @@ def test_the_python_api_returns_the_same_results():
     results = lstmkit.tasks.get("adding").reproduce(trials=1, T=16, max_sequences=50)
     assert results[0].setting == "T=16" and results[0].trials[0].sequences == 50
     assert results[0].trials[0].solved is False
+
+
+def test_tasks_are_reachable_from_a_bare_import():
+    import subprocess
+    import sys
+    code = "import lstmkit; print(lstmkit.tasks.names(), lstmkit.tasks.get('adding').number)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip() == "['adding'] 4"

@@ -4,7 +4,8 @@ from .cell_module import LSTMCell
 from .cells import cells
 from .layer import LSTM
 from .parallel import ParallelLSTM
+from . import tasks
 
 __version__ = "0.1.0"
 
-__all__ = ["LSTM", "LSTMCell", "ParallelLSTM", "cells", "__version__"]
+__all__ = ["LSTM", "LSTMCell", "ParallelLSTM", "cells", "tasks", "__version__"]
