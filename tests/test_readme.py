@@ -21,3 +21,11 @@ def test_readme_example_runs():
 def test_readme_test_command_is_what_ci_runs():
     ci = (README.parent / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert ci in README.read_text()
+
+
+def test_readme_parallel_example_runs():
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S) if "ParallelLSTM(16" in b)
+    namespace: dict = {}
+    exec(compile("import torch, lstmkit\n" + block, "README.md", "exec"), namespace)
+    assert tuple(namespace["out"].shape) == (16, 100, 1, 4)
+    assert namespace["pair"].num_networks == 2 and namespace["pair"].networks[0] is namespace["net_a"]
