@@ -5,8 +5,9 @@ Each step is a pair (value, marker). Following the paper's text (``../shared/ref
 [0, 1]); one of the first ten pairs is marked (X1), then one of the first T/2 − 1 still unmarked
 pairs (X2); every other marker is 0 except the first and the last pair, which get −1. If the first
 pair is the one marked for X1, it keeps the −1 and X1 counts as 0 (multiplication: 1.0). X2 is
-drawn among pairs 2 … T/2 (never the first, which carries −1), so the last relevant input is at
-most at step T/2 and the minimal time lag is T/2. Targets, at the sequence end only:
+drawn uniformly among the T/2 − 1 positions 1 … T/2 (0-based) other than X1's, never the first
+(which carries −1), so the last relevant input is at most at 0-based step T/2 and the lag to the
+sequence end is at least T/2 − 1 steps. Targets, at the sequence end only:
 0.5 + (X1 + X2) / 4 (adding) or X1 · X2 (multiplication).
 """
 
