@@ -55,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _progress(p: dict) -> None:
+    each = " ".join("done" if e is None else f"{e:.4f}" for e in p["errors"])
     print(f"{bar(p['solved'], p['trials'])} {p['experiment']} {p['setting']}: {p['sequences']} sequences, "
-          f"error {p['error']:.4f}, {p['solved']}/{p['trials']} solved, {p['active']} training", flush=True)
+          f"{p['solved']}/{p['trials']} solved; running error per trial: {each}", flush=True)
 
 
 def _num(v: float | None, fmt: str = "{:,.0f}") -> str:

@@ -160,7 +160,9 @@ def train(net: Network, training: Training, batch: Batch, seeds: list[int], *,
     """Train one trial per seed, all at once; return each trial's result after its test.
 
     ``batch(n, generator)`` gives n sequences: x (n, T, I) batch-first, lengths (n,), targets
-    (n,) or (n, O). ``progress`` gets a dict every ``every`` sequences.
+    (n,) or (n, O). ``progress`` gets a dict every ``every`` sequences: ``sequences`` seen,
+    ``active`` and ``solved`` trials of ``trials``, the mean window ``error`` of the active ones
+    and each trial's (``errors``, None once it has stopped).
     """
     trials, streams = [], []
     for seed in seeds:
@@ -208,7 +210,8 @@ def train(net: Network, training: Training, batch: Batch, seeds: list[int], *,
             if progress is not None:
                 progress({"sequences": seen, "active": len(active), "solved": sum(r.solved for r in results.values()),
                           "trials": len(trials),
-                          "error": sum(rules[k].mean for k in active) / len(active)})
+                          "error": sum(rules[k].mean for k in active) / len(active),
+                          "errors": [rules[k].mean if k in active else None for k in range(len(trials))]})
         if stopped:
             for k in stopped:
                 _test(trials[k], training, batch, seeds[k], results[k])
