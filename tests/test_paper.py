@@ -1,132 +1,259 @@
-"""The 1997 paper's adding and multiplication tasks, its networks and stopping rule, and
+"""The 1997 paper reproduced: its networks, its learning algorithm (the numba RTRL kernel against
+autograd on the same network as an lstmkit module), its criteria and stopping rules, and
 ``lstmkit reproduce`` end to end."""
 
 from __future__ import annotations
 
 import json
+import math
+import subprocess
+import sys
+from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
 import lstmkit
 from lstmkit.cli import main
-from lstmkit.paper import get
-from lstmkit.paper.faithful import ST3, Network, Trial, count_weights
-from lstmkit.tasks.adding import adding_batch
+from lstmkit.paper import EXPERIMENTS, get
+from lstmkit.paper import _rtrl
+from lstmkit.paper.faithful import Training, _pack, predict, train
+from lstmkit.paper.network import Network
+from lstmkit.paper.rules import Check, Criterion, Stage, Window, errors, mean_abs
+from lstmkit.paper.settings import _adding_setting
+from lstmkit.tasks.adding import AddingTask, adding_batch
+from lstmkit.tasks.base import Sequences
+from lstmkit.tasks.reber import ReberTask
+from lstmkit.tasks.temporal_order import TemporalOrderTask
+
+# The paper's published weight counts (Tables 1-9, ../shared/reference/paper1997.md).
+PAPER_WEIGHTS = {
+    ("reber", "4x1 lr=0.1"): 264, ("reber", "3x2 lr=0.1"): 276, ("reber", "3x2 lr=0.2"): 276,
+    ("reber", "4x1 lr=0.5"): 264, ("reber", "3x2 lr=0.5"): 276,
+    ("long-lag", "2a p=100"): 10504, ("long-lag", "2b p=100"): 10504,
+    ("long-lag", "2c q=50 p=50"): 364, ("long-lag", "2c q=100 p=100"): 664, ("long-lag", "2c q=200 p=200"): 1264,
+    ("long-lag", "2c q=500 p=500"): 3064, ("long-lag", "2c q=1000 p=1000"): 6064,
+    ("long-lag", "2c q=1000 p=500"): 3064, ("long-lag", "2c q=1000 p=200"): 1264,
+    ("long-lag", "2c q=1000 p=100"): 664, ("long-lag", "2c q=1000 p=50"): 364,
+    **{("two-sequence", label): 102 for label in ("3a T=100 N=3", "3a T=100 N=1", "3a T=1000 N=3", "3b T=100 N=3",
+                                                   "3b T=100 N=1", "3b T=1000 N=1", "3c T=100 N=3", "3c T=100 N=1")},
+    ("adding", "T=100"): 93, ("adding", "T=500"): 93, ("adding", "T=1000"): 93,
+    ("multiplication", "T=100 n_seq=140"): 93, ("multiplication", "T=100 n_seq=13"): 93,
+    ("temporal-order", "6a"): 156, ("temporal-order", "6b"): 308,
+}
 
 
-@pytest.mark.parametrize("multiply", [False, True])
-def test_adding_sequences_follow_the_papers_text(multiply):
-    T = 100
-    x, lengths, target = adding_batch(4000, T, multiply=multiply, generator=torch.Generator().manual_seed(1))
-    assert lengths.min() >= T and lengths.max() <= T + T // 10
-    assert set(lengths.unique().tolist()) == set(range(T, T + T // 10 + 1))      # uniform over the range
-    values, markers = x[..., 0], x[..., 1]
-    rows = torch.arange(len(x))
-    steps = torch.arange(x.shape[1])[None, :]
-    pad = steps >= lengths[:, None]
-    assert (values[pad] == 0).all() and (markers[pad] == 0).all()
-    assert (markers[:, 0] == -1).all() and (markers[rows, lengths - 1] == -1).all()
-    assert ((markers == -1).sum(1) == 2).all()
-    real = values[~pad]
-    assert real.min() >= (0.0 if multiply else -1.0) and real.max() <= 1.0
-    assert real.min() < (0.01 if multiply else -0.99) and real.max() > 0.99
-    marked = markers == 1
-    count = marked.sum(1)
-    assert ((count == 1) | (count == 2)).all()
-    first_was_first_pair = count == 1                    # X1 fell on the first pair: it keeps −1, X1 = 0
-    assert 0.07 < first_was_first_pair.float().mean() < 0.13        # 1 in 10
-    pos = torch.where(marked, steps.expand_as(marked), x.shape[1])
-    earliest, latest = pos.min(1).values, torch.where(marked, steps, -1).max(1).values
-    assert (earliest[count == 2] < 10).all()             # X1 among the first ten pairs
-    assert (latest <= T // 2).all() and (latest >= 1).all()   # X2 early enough: lag >= T/2
-    assert (lengths - 1 - latest >= T // 2 - 1).all()
-    if multiply:
-        want = torch.where(marked, values, torch.ones_like(values)).prod(1)
+def test_every_setting_of_tables_1_to_9_is_there_with_the_papers_weight_count():
+    have = {(e.name, s.label): s.network.weights() for e in EXPERIMENTS.values() for s in e.settings}
+    assert have == PAPER_WEIGHTS
+
+
+def test_initial_weights_are_uniform_with_the_stated_gate_biases():
+    net = get("two-sequence").settings[0].network
+    Wh, Wo = net.initial_weights(np.random.default_rng(0))
+    C, H = net.blocks, net.cells
+    assert Wh[:C, -1].tolist() == [-1.0, -3.0, -5.0] and Wh[C + H:, -1].tolist() == [-2.0, -4.0, -6.0]
+    rest = np.concatenate([Wh[:, :-1].ravel(), Wh[C:C + H, -1], Wo.ravel()])
+    assert np.abs(rest).max() <= 0.1 and np.abs(rest).max() > 0.09
+    Mh, Mo = net.masks()
+    assert (Wo[Mo == 0] == 0).all() and (Wh[Mh == 0] == 0).all()
+    assert Mo[:, H:].sum() == 0                                  # outputs see the cells only, no bias (102)
+
+
+def _kernel_update(net: Network, Wh, Wo, seqs: Sequences, lr=1.0, step=False):
+    """One on-line update of one network on one sequence -> (ΔWh, ΔWo) / lr."""
+    xs, syms, lengths, tg, dense, every = _pack([seqs])
+    Mh, Mo = net.masks()
+    wh, wo = Wh[None].copy(), Wo[None].copy()
+    ring = (np.zeros((1, 1)), np.zeros((1, 1), np.int64), np.zeros((1, 3), np.int64), np.zeros(1))
+    _rtrl.train(wh, wo, Mh, Mo, net.blocks, net.block_size, 0, 0, True, dense, xs, syms, lengths, tg, every, lr,
+                0.04, np.ones(1, np.bool_), 0, 0.0, 1, *ring, np.zeros((1, 1)), np.zeros((1, 1), np.bool_),
+                np.zeros(1, np.int64), step)
+    return (wh[0] - Wh) / lr, (wo[0] - Wo) / lr
+
+
+def _autograd_gradient(net: Network, Wh, Wo, seqs: Sequences):
+    """The same network as an lstmkit module (vanilla cell, truncated) and torch autograd of
+    ½ Σ (t − y)² over the error steps -> (∂/∂Wh, ∂/∂Wo) laid out as the kernel's matrices."""
+    lstm, out = net.to_torch(Wh, Wo)
+    x, L, t = seqs.to_torch(torch.float64)
+    o, _ = lstm(x.transpose(0, 1), lengths=L)
+    y = torch.sigmoid(out(o)).transpose(0, 1)                        # (1, T, O)
+    y = y[:, : L[0]] if seqs.every_step else y[:, L[0] - 1:L[0]]
+    (0.5 * ((t[:, : y.shape[1]] - y) ** 2).sum()).backward()
+    I, G, H = net.inputs, net.hidden, net.cells
+    gh = np.zeros_like(Wh)
+    gh[:, :I] = lstm.weight_ih_l0.grad.numpy()
+    gh[:, I:I + G] = lstm.weight_hh_l0.grad.numpy()
+    if net.hidden_bias:
+        b = lstm.bias_ih_l0.grad.numpy()
+        gh[:, -1] = b if net.cell_bias else np.concatenate([b[:net.blocks], np.zeros(H), b[net.blocks:]])
+    go = np.zeros_like(Wo)
+    go[:, :H] = out.weight.grad.numpy()
+    if net.output_bias:
+        go[:, -1] = out.bias.grad.numpy()
+    return gh, go
+
+
+@pytest.mark.parametrize("case", ["adding", "reber", "temporal-order"])
+def test_the_kernels_update_is_autograds_truncated_gradient(case):
+    """Dense inputs with the error at the end (adding), one-hot inputs with errors at every step
+    and unbiased cells and outputs (Reber), one-hot inputs and 4 outputs (temporal order)."""
+    rng = np.random.default_rng(1)
+    if case == "adding":
+        net, seqs = get("adding").settings[0].network, AddingTask(30).train(1, rng)
+    elif case == "reber":
+        net, seqs = get("reber").settings[1].network, ReberTask(rng).train(1, rng)
     else:
-        want = 0.5 + (values * marked).sum(1) / 4.0
-    torch.testing.assert_close(target, want)
+        net, seqs = get("temporal-order").settings[0].network, TemporalOrderTask(2).train(1, rng)
+    net = replace(net, init=0.6)                                    # larger weights: every term matters
+    Wh, Wo = net.initial_weights(rng)
+    dh, do = _kernel_update(net, Wh, Wo, seqs)
+    gh, go = _autograd_gradient(net, Wh, Wo, seqs)
+    Mh, Mo = net.masks()
+    np.testing.assert_allclose(dh, -gh * Mh, atol=1e-12, rtol=1e-9)
+    np.testing.assert_allclose(do, -go * Mo, atol=1e-12, rtol=1e-9)
+    assert np.abs(gh).max() > 1e-3 and np.abs(go).max() > 1e-3
 
 
-def test_adding_rejects_sequences_too_short_for_its_markers():
-    with pytest.raises(ValueError, match=r"T must be .*>= 12"):
-        adding_batch(3, 10)
+def test_step_updates_equal_sequence_updates_when_the_error_is_at_the_end_only():
+    rng = np.random.default_rng(2)
+    net = replace(get("adding").settings[0].network, init=0.6)
+    Wh, Wo = net.initial_weights(rng)
+    seqs = AddingTask(20).train(1, rng)
+    for a, b in zip(_kernel_update(net, Wh, Wo, seqs, 0.5, step=False), _kernel_update(net, Wh, Wo, seqs, 0.5, step=True)):
+        np.testing.assert_allclose(a, b, atol=1e-14)
+    reber = ReberTask(rng).train(1, rng)                            # errors at every step: they differ
+    net = replace(get("reber").settings[1].network, init=0.6)
+    Wh, Wo = net.initial_weights(rng)
+    assert not np.allclose(_kernel_update(net, Wh, Wo, reber, 0.5)[1], _kernel_update(net, Wh, Wo, reber, 0.5, True)[1])
 
 
-def test_the_adding_network_has_the_papers_93_weights_and_initialisation():
+def test_predict_matches_the_torch_twin():
+    rng = np.random.default_rng(3)
+    net = replace(get("temporal-order").settings[1].network, init=0.5)
+    Wh, Wo = net.initial_weights(rng)
+    seqs = TemporalOrderTask(3).train(6, rng)
+    y = predict(net, Wh[None], Wo[None], [seqs])[0]                  # (6, 1, 8)
+    lstm, out = net.to_torch(Wh, Wo)
+    x, L, _ = seqs.to_torch(torch.float64)
+    o, _ = lstm(x.transpose(0, 1), lengths=L)
+    want = torch.sigmoid(out(o[L - 1, torch.arange(6)])).detach().numpy()
+    np.testing.assert_allclose(y[:, 0], want, atol=1e-12)
+
+
+def test_criteria_on_hand_made_outputs():
+    seqs = Sequences(np.array([2, 3]), np.array([[[0.5]], [[0.2]]]), 1, x=np.zeros((2, 3, 1)))
+    y = np.array([[[0.53]], [[0.25]]])
+    assert Criterion("abs", 0.04).right(y, seqs).tolist() == [True, False]
+    np.testing.assert_allclose(errors(y, seqs), [0.0009, 0.0025])
+    assert mean_abs(y, seqs) == pytest.approx(0.04)
+    clean = replace(seqs, clean=np.array([[[0.45]], [[0.2]]]))
+    assert Criterion("clean", 0.07).right(y, clean).tolist() == [False, True]
+    # legal: the possible next symbols must all be more active than every other output, at every real step
+    legal = np.zeros((1, 3, 3), bool)
+    legal[0, 0, [0, 1]] = legal[0, 1, 2] = True
+    seq = Sequences(np.array([2]), legal.astype(float), 3, symbols=np.zeros((1, 3), np.int32), every_step=True,
+                    legal=legal)
+    good = np.array([[[0.4, 0.3, 0.2], [0.0, 0.1, 0.9], [1.0, 1.0, 0.0]]])     # step 2 is padding
+    bad = good.copy()
+    bad[0, 0, 2] = 0.35
+    assert Criterion("legal").right(good, seq).tolist() == [True]
+    assert Criterion("legal").right(bad, seq).tolist() == [False]
+
+
+def test_stopping_rules():
+    rule = Window(size=4, mean_error=0.01, max_wrong=0)                 # ST3(0.01)
+    e, right = np.full(5, 0.001), np.ones(5, bool)
+    assert not rule.holds(e[:3], right[:3]) and rule.holds(e, right)
+    right[2] = False
+    assert not rule.holds(e, right) and not rule.holds(np.full(4, 0.01), np.ones(4, bool))
+    assert Window(4, math.inf, 1).holds(e, right)                     # Exp. 5: fewer than 2 wrong
+    assert Stage("ST2", 0, 0.01).holds(0, 0.005) and not Stage("ST2", 0, 0.01).holds(0, 0.01)
+    assert Stage("ST1", 5).holds(5, 1.0) and not Stage("ST1", 5).holds(6, 0.0)
+
+
+def test_the_kernel_stops_where_the_window_rule_first_holds():
     net = get("adding").settings[0].network
-    assert count_weights(net) == 93
-    torch.manual_seed(0)
-    trial = Trial(net)
-    bias = trial.lstm.bias_ih_l0
-    assert bias[:2].tolist() == [-3.0, -6.0]                     # input gates, block by block
-    others = [p for n, p in trial.named_parameters() if n != "lstm.bias_ih_l0"] + [bias[2:]]
-    assert all(p.abs().max() <= 0.1 for p in others)
-    assert trial.lstm.cells[0].config["truncated"] and trial.lstm.cells[0].config["recurrent_gates"]
-    # outputs see the cells only, in the same step: the output is the logistic of a linear map of
-    # the cell outputs at each sequence's last step
-    x, lengths, _ = adding_batch(3, 20, generator=torch.Generator().manual_seed(0))
-    out, _ = trial.lstm(x.transpose(0, 1), lengths=lengths)
-    last = out[lengths - 1, torch.arange(3)]
-    torch.testing.assert_close(trial(x, lengths), torch.sigmoid(last @ trial.out.weight.t() + trial.out.bias))
+    training = Training(lr=0.5, max_sequences=1000, stop=Window(10, math.inf, 10), criterion=Criterion("abs", 0.04))
+    r = train(net, training, lambda k: AddingTask(20), [0, 1])
+    assert [t.solved for t in r] == [True, True] and [t.sequences for t in r] == [10, 10]
+    training = replace(training, stop=Window(10, 1e-9, 0))           # never holds: the budget ends it
+    r = train(net, replace(training, max_sequences=120), lambda k: AddingTask(20), [0])
+    assert not r[0].solved and r[0].sequences == 120 and r[0].test_size == 2560
 
 
-@pytest.mark.parametrize("net,weights", [
-    (Network(7, 7, 4, 1, 0.2, None, (-1.0, -2.0, -3.0, -4.0), cell_bias=False, output_bias=False), 264),
-    (Network(7, 7, 3, 2, 0.2, None, (-1.0, -2.0, -3.0), cell_bias=False, output_bias=False), 276),
-    (Network(1, 1, 3, 1, 0.1, (-1.0, -3.0, -5.0), (-2.0, -4.0, -6.0), output_bias=False), 102),
-    (Network(8, 4, 2, 2, 0.1, (-2.0, -4.0), None), 156),
-    (Network(8, 8, 3, 2, 0.1, (-2.0, -4.0, -6.0), None), 308),
-])
-def test_other_experiments_networks_have_the_papers_weight_counts(net, weights):
-    assert count_weights(net) == weights
+def test_a_short_faithful_run_lowers_the_error_and_is_deterministic():
+    setting = _adding_setting(20, None, None)
+    before = train(setting.network, replace(setting.training, max_sequences=1), lambda k: setting.task(None), [0, 1])
+    after = train(setting.network, replace(setting.training, max_sequences=20_000), lambda k: setting.task(None), [0, 1])
+    again = train(setting.network, replace(setting.training, max_sequences=20_000), lambda k: setting.task(None), [0, 1])
+    for b, a in zip(before, after):
+        assert a.test_mse < 0.5 * b.test_mse
+    assert [(t.sequences, t.wrong, t.test_mse) for t in after] == [(t.sequences, t.wrong, t.test_mse) for t in again]
 
 
-def test_st3_stops_only_when_the_whole_window_is_right_and_its_mean_error_low():
-    rule = ST3(window=4, beta=0.01)
-    assert not any(rule.add(0.001, True) for _ in range(3))      # window not full yet
-    assert rule.add(0.001, True)
-    assert not rule.add(0.001, False)                             # one wrong sequence in the window
-    assert not any(rule.add(0.001, True) for _ in range(3))      # still in the window
-    assert rule.add(0.001, True)                                  # pushed out
-    rule = ST3(window=2, beta=0.01)
-    rule.add(0.005, True)
-    assert not rule.add(0.02, True)                               # mean 0.0125 >= β
-    assert not rule.add(0.0, True)                                # mean 0.01: not below β
-    assert rule.mean == pytest.approx(0.01)
-    assert rule.add(0.0, True)
+def test_a_check_stage_records_its_sequence_count():
+    net = get("adding").settings[0].network
+    stop = Check(50, 20, (Stage("easy", max_wrong=20), Stage("hard", 0, mean_abs=1e-9)))
+    training = Training(lr=0.5, max_sequences=200, stop=stop, criterion=Criterion("abs", 0.04))
+    r = train(net, training, lambda k: AddingTask(20), [0])[0]
+    assert r.stages == {"easy": 50} and not r.solved and r.sequences == 200
+
+
+def test_adding_batch_keeps_its_torch_interface():
+    x, lengths, target = adding_batch(5, 20, generator=torch.Generator().manual_seed(0))
+    assert x.shape[0] == 5 and x.shape[2] == 2 and x.dtype == torch.float32 and target.shape == (5,)
+    assert (lengths >= 20).all() and (lengths <= 22).all()
+    torch.testing.assert_close(target, 0.5 + (x[..., 0] * (x[..., 1] == 1)).sum(1) / 4)
 
 
 def test_reproduce_adding_end_to_end(tmp_path, capsys):
     path = tmp_path / "r.json"
     assert main(["reproduce", "adding", "--T", "20", "--trials", "2", "--quick", "--json", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "adding T=20" in out and "paper: % solved" in out and "sequences" in out
+    assert "adding T=20" in out and "paper: % solved" in out and "sequences" in out and "running error" in out
     rows = json.loads(path.read_text())
     assert len(rows) == 1 and len(rows[0]["trials"]) == 2
     assert rows[0]["config"]["mode"] == "faithful" and rows[0]["config"]["network"]["blocks"] == 2
+    assert rows[0]["config"]["weights"] == 93
     for trial in rows[0]["trials"]:
         assert trial["sequences"] <= 2000 and trial["test_size"] == 2560 and 0 <= trial["wrong"] <= 2560
 
 
+def test_reproduce_draws_learning_curves(tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "c.png"
+    assert main(["reproduce", "adding", "--T", "16", "--trials", "2", "--max-sequences", "3000",
+                 "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_reproduce_lists_and_names_bad_input(capsys):
     assert main(["reproduce", "--list"]) == 0
-    assert "adding" in capsys.readouterr().out
-    assert main(["reproduce", "adding", "--T", "5"]) == 2
-    assert "T must be" in capsys.readouterr().err
-    assert main(["reproduce", "nonsense"]) == 2
-    assert "unknown experiment 'nonsense'" in capsys.readouterr().err
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in EXPERIMENTS) and "10504 weights" in listing
+    for argv, message in [(["reproduce", "adding", "--T", "5"], "T must be"),
+                          (["reproduce", "nonsense"], "unknown experiment 'nonsense'"),
+                          (["reproduce", "reber", "--T", "50"], "has no sequence length T"),
+                          (["reproduce", "adding", "--setting", "T=7"], "has no setting 'T=7'"),
+                          (["reproduce", "adding", "--model", "gru"], "needs --mode modern"),
+                          (["reproduce", "all", "--T", "100"], "need one experiment"),
+                          (["reproduce", "adding", "--json", "/nonexistent/r.json"], "does not exist")]:
+        assert main(argv) == 2, argv
+        assert message in capsys.readouterr().err, argv
 
 
 def test_the_python_api_returns_the_same_results():
     results = lstmkit.tasks.get("adding").reproduce(trials=1, T=16, max_sequences=50)
     assert results[0].setting == "T=16" and results[0].trials[0].sequences == 50
     assert results[0].trials[0].solved is False
+    with pytest.raises(ValueError, match="mode must be one of"):
+        lstmkit.tasks.get("adding").reproduce(trials=1, mode="exact")
 
 
 def test_tasks_are_reachable_from_a_bare_import():
-    import subprocess
-    import sys
     code = "import lstmkit; print(lstmkit.tasks.names(), lstmkit.tasks.get('adding').number)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
-    assert out.stdout.strip() == "['adding'] 4"
+    assert out.stdout.strip() == f"{list(EXPERIMENTS)} 4"

@@ -1,237 +1,225 @@
-"""The 1997 paper's networks and training, faithfully, for K trials at once.
+"""The paper's learning algorithm, faithfully, for K trials at once.
 
-A trial's network (Table 10, connectivity "F"): C memory-cell blocks of S cells (the ``vanilla``
-cell with ``recurrent_gates``: gates and cells see the inputs, all cells and all gates; the
-truncated gradient), and logistic output units that see the cells only, in the same step (the
-paper's three-stage order). Every weight starts uniform in [−r, r]; then the stated input- and
-output-gate biases are set block by block. Training is on-line plain SGD, one update per sequence
-(the error exists only at each sequence's end), on E = ½ Σ_k (t_k − y_k)² (the paper's E without
-the ½ and its e_k without the 2: the same update). Activations start at zero for every sequence.
-
-The K trials (own seeds, weights and data) run as one ``ParallelLSTM``; a trial that meets its
-stopping rule leaves the group and is tested on its own.
+Each trial is a ``Network`` trained on-line with plain SGD and the truncated gradient computed
+forward in time (Appendix A.1), activations reset to zero for every sequence, on its own stream of
+sequences. The K trials run side by side in one numba kernel call per chunk of sequences
+(``_rtrl``); a trial leaves the group when its stopping rule holds or its budget is spent, and is
+then tested as the paper tested it. The update is α · (−½ ∂E/∂w) with E = Σ (t − y)²: the paper's
+E has no ½ and its e_k no 2, the same thing.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import math
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import torch
-from torch import Tensor, nn
+import numpy as np
 
-from ..layer import LSTM
-from ..parallel import ParallelLSTM
+from ..tasks.base import Sequences, Task, concat
+from . import _rtrl
+from .network import SQUASH, Network
+from .rules import Check, Criterion, Test, Window, errors, mean_abs
 
 
 @dataclass(frozen=True)
-class Network:
-    """A trial's topology and initialisation, as Table 10 states it."""
+class Training:
+    """How one setting trains and stops (Table 11): learning rate, budget, the stopping rule, the
+    criterion of a right sequence and the test after stopping. ``update`` "sequence": one update
+    per sequence (the error is only at its end, so the same as per step); "step": at every step
+    with an error (real-time on-line learning, for the tasks with errors at every step)."""
 
-    inputs: int
-    outputs: int
-    blocks: int
-    block_size: int
-    init: float                                   # weights uniform in [−init, init]
-    input_gate_bias: tuple[float, ...] | None     # per block; None: random like every weight
-    output_gate_bias: tuple[float, ...] | None
-    hidden_bias: bool = True                      # biases on gates and cells
-    cell_bias: bool = True                        # False: "bias on gates only"
-    output_bias: bool = True
-
-    @property
-    def cells(self) -> int:
-        return self.blocks * self.block_size
-
-
-class Trial(nn.Module):
-    """One trial's network: the 1997 hidden layer and its output units."""
-
-    def __init__(self, net: Network) -> None:
-        super().__init__()
-        self.net = net
-        self.lstm = LSTM(net.inputs, net.cells, bias=net.hidden_bias, cell="vanilla", block_size=net.block_size,
-                         recurrent_gates=True, truncated=True,
-                         **({"cell_input_bias": net.cell_bias} if net.hidden_bias else {}))
-        self.out = nn.Linear(net.cells, net.outputs, bias=net.output_bias)
-        with torch.no_grad():
-            for p in self.parameters():
-                p.uniform_(-net.init, net.init)
-            if net.hidden_bias:
-                bias = self.lstm.bias_ih_l0                 # [input gates | cells (if biased) | output gates]
-                c = net.blocks
-                if net.input_gate_bias is not None:
-                    bias[:c] = torch.tensor(net.input_gate_bias)
-                if net.output_gate_bias is not None:
-                    bias[-c:] = torch.tensor(net.output_gate_bias)
-
-    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        """x (B, T, I) batch-first, lengths (B,) -> outputs at each sequence's last step (B, O)."""
-        out, _ = self.lstm(x.transpose(0, 1), lengths=lengths)
-        return torch.sigmoid(self.out(out[lengths - 1, torch.arange(x.shape[0])]))
-
-
-def count_weights(net: Network) -> int:
-    return sum(p.numel() for p in Trial(net).parameters())
+    lr: float
+    max_sequences: int
+    stop: Window | Check
+    criterion: Criterion
+    test: Test = field(default_factory=Test)
+    update: str = "sequence"
 
 
 @dataclass
 class TrialResult:
     seed: int
     solved: bool
-    sequences: int                      # training sequences until the stopping rule held (or the cap)
-    wrong: int | None = None            # test sequences with any output off by the criterion
-    test_mse: float | None = None
+    sequences: int                       # training sequences until the stopping rule held (or the budget)
+    stages: dict[str, int] = field(default_factory=dict)      # sequences at which each check stage first held
+    wrong: int | None = None             # test sequences not right
     test_size: int = 0
-    curve: list[tuple[int, float]] = field(default_factory=list)   # (sequences, mean error of the window)
+    test_mse: float | None = None        # mean E per test sequence
+    test_mean_abs: float | None = None   # mean |error| at the end (to the clean target, Exp. 3c)
+    curve: list[tuple[int, float]] = field(default_factory=list)    # (sequences, running mean E)
+    seconds: float = 0.0
 
 
-@dataclass(frozen=True)
-class Training:
-    """What the paper states for training and testing one setting."""
-
-    lr: float
-    window: int                          # ST3: the most recent sequences that must all be right
-    mean_error: float                    # ST3(β): their mean error E must be below β
-    correct: float                       # a sequence is right when every |t − y| < this (ABS)
-    test_size: int
-    max_sequences: int                   # the cap: a trial not stopped by then failed
-
-
-Batch = Callable[[int, torch.Generator], tuple[Tensor, Tensor, Tensor]]
-
-
-class ST3:
-    """The paper's stopping rule ST3(β): the mean error E of the ``window`` most recent training
-    sequences is below β, and every one of them was right."""
-
-    def __init__(self, window: int, beta: float) -> None:
-        self.window, self.beta = window, beta
-        self.errors: deque[float] = deque(maxlen=window)
-        self.wrong: deque[bool] = deque(maxlen=window)
-        self.total, self.wrong_count = 0.0, 0
-
-    def add(self, error: float, right: bool) -> bool:
-        """Record one sequence; True when the rule holds."""
-        if len(self.errors) == self.window:
-            self.total -= self.errors[0]
-            self.wrong_count -= self.wrong[0]
-        self.errors.append(error)
-        self.wrong.append(not right)
-        self.total += error
-        self.wrong_count += not right
-        return len(self.errors) == self.window and self.total / self.window < self.beta and self.wrong_count == 0
-
-    @property
-    def mean(self) -> float:
-        return self.total / max(len(self.errors), 1)
-
-#: Training sequences are drawn this many at a time per trial (one generator call), then used one by one.
-CHUNK = 256
+def _pack(batches: list[Sequences]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool, bool]:
+    """K batches of n sequences -> the kernel's arrays xs (K, n, T, I), syms (K, n, T), lengths
+    (K, n), targets (K, n, T or 1, O); dense, every."""
+    one = concat(batches)
+    K, n = len(batches), len(batches[0])
+    T = one.steps
+    dense = one.x is not None
+    xs = one.x.reshape(K, n, T, -1) if dense else np.zeros((K, n, 1, 1))
+    syms = np.zeros((K, n, 1), np.int32) if dense else one.symbols.astype(np.int32).reshape(K, n, T)
+    tg = one.targets.reshape(K, n, one.targets.shape[1], -1)
+    return (np.ascontiguousarray(xs), np.ascontiguousarray(syms), one.lengths.reshape(K, n).astype(np.int64),
+            np.ascontiguousarray(tg), dense, one.every_step)
 
 
-class _Stream:
-    """One trial's training sequences, on-line: drawn in chunks from the trial's own generator."""
-
-    def __init__(self, batch: Batch, generator: torch.Generator) -> None:
-        self.batch, self.generator, self.k, self.data = batch, generator, CHUNK, None
-
-    def next(self) -> tuple[Tensor, int, Tensor]:
-        if self.k == CHUNK:
-            self.data, self.k = self.batch(CHUNK, self.generator), 0
-        x, lengths, target = self.data
-        k, self.k = self.k, self.k + 1
-        n = int(lengths[k])
-        return x[k, :n], n, target[k].reshape(-1)
-
-
-def _stack_outputs(trials: list[Trial], h: Tensor) -> Tensor:
-    """h (K, H) -> logistic outputs (K, O), each trial through its own output units."""
-    w = torch.stack([t.out.weight for t in trials])                    # (K, O, H)
-    y = torch.bmm(w, h.unsqueeze(-1)).squeeze(-1)
-    if trials[0].out.bias is not None:
-        y = y + torch.stack([t.out.bias for t in trials])
-    return torch.sigmoid(y)
+def predict(net: Network, Wh: np.ndarray, Wo: np.ndarray, batches: list[Sequences]) -> list[np.ndarray]:
+    """Forward only: network k (Wh[k], Wo[k]) on batches[k] -> its outputs at the error steps,
+    (n, T or 1, O) each. All batches must have the same number of sequences."""
+    xs, syms, lengths, tg, dense, every = _pack(batches)
+    K, n = lengths.shape
+    E = np.zeros((K, n))
+    right = np.zeros((K, n), np.bool_)
+    Y = np.zeros(tg.shape)
+    g_kind, h_kind = SQUASH[net.squash]
+    Mh, Mo = net.masks()
+    _rtrl.predict(np.ascontiguousarray(Wh), np.ascontiguousarray(Wo), Mh, Mo, net.blocks, net.block_size, g_kind,
+                  h_kind, net.output_gates, dense, xs, syms, lengths, tg, every, 0.0, E, right, Y)
+    return [Y[k][:, : b.targets.shape[1]] for k, b in enumerate(batches)]
 
 
-def train(net: Network, training: Training, batch: Batch, seeds: list[int], *,
-          progress: Callable[[dict[str, Any]], None] | None = None, every: int = 1000) -> list[TrialResult]:
-    """Train one trial per seed, all at once; return each trial's result after its test.
+class _Window:
+    """The ring buffers of a Window rule for K trials, kept between kernel calls."""
 
-    ``batch(n, generator)`` gives n sequences: x (n, T, I) batch-first, lengths (n,), targets
-    (n,) or (n, O). ``progress`` gets a dict every ``every`` sequences: ``sequences`` seen,
-    ``active`` and ``solved`` trials of ``trials``, the mean window ``error`` of the active ones
-    and each trial's (``errors``, None once it has stopped).
+    def __init__(self, rule: Window, K: int) -> None:
+        self.rule = rule
+        self.e = np.zeros((K, rule.size))
+        self.w = np.zeros((K, rule.size), np.int64)
+        self.state = np.zeros((K, 3), np.int64)            # position, filled, wrong count
+        self.sum = np.zeros(K)
+
+    def mean(self, k: int) -> float:
+        return float(self.sum[k] / max(self.state[k, 1], 1))
+
+
+def train(net: Network, training: Training, make_task: Callable[[int], Task], seeds: list[int], *,
+          progress: Callable[[dict[str, Any]], None] | None = None, interval: float = 2.0) -> list[TrialResult]:
+    """Train one trial per seed, all at once, and test each; ``make_task(k)`` gives trial k's task.
+
+    ``progress`` gets a dict about every ``interval`` seconds and at the end: ``sequences`` (per
+    trial), ``errors`` (each trial's running mean E, None once stopped), ``solved``, ``trials``.
     """
-    trials, streams = [], []
-    for seed in seeds:
-        torch.manual_seed(seed)
-        trials.append(Trial(net))
-        streams.append(_Stream(batch, torch.Generator().manual_seed(seed + 1_000_003)))
-    active = list(range(len(trials)))
-    results: dict[int, TrialResult] = {}
-    rules = [ST3(training.window, training.mean_error) for _ in trials]
-    curves: list[list[tuple[int, float]]] = [[] for _ in trials]
-    group = ParallelLSTM.from_networks([trials[k].lstm for k in active], backend="auto")
-    seen = 0
+    K = len(seeds)
+    tasks = [make_task(k) for k in range(K)]
+    data = [np.random.default_rng([s, 1]) for s in seeds]
+    tests = [np.random.default_rng([s, 2]) for s in seeds]
+    Wh, Wo = map(np.stack, zip(*(net.initial_weights(np.random.default_rng([s, 0])) for s in seeds)))
+    Mh, Mo = net.masks()
+    g_kind, h_kind = SQUASH[net.squash]
+    stop, crit = training.stop, training.criterion
+    window = _Window(stop, K) if isinstance(stop, Window) else _Window(Window(1), K)
+    results = [TrialResult(s, False, 0) for s in seeds]
+    running = np.full(K, math.nan)
+    active = list(range(K))
+    seen, steps = 0, 100
+    start = last_report = time.perf_counter()
     while active:
-        seen += 1
-        data = [streams[k].next() for k in active]
-        longest = max(n for _, n, _ in data)
-        x = torch.zeros(len(active), longest, 1, net.inputs)
-        for i, (xi, n, _) in enumerate(data):
-            x[i, :n, 0] = xi
-        lengths = torch.tensor([[n] for _, n, _ in data])               # (K, 1)
-        target = torch.stack([t for _, _, t in data])                   # (K, O)
-        out, _ = group(x, lengths=lengths)                              # (K, T, 1, H)
-        last = out[torch.arange(len(active)), lengths[:, 0] - 1, 0]     # (K, H)
-        y = _stack_outputs([trials[k] for k in active], last)
-        err = target - y
-        (0.5 * err.pow(2).sum()).backward()
-        with torch.no_grad():                                            # plain SGD, every trial at once
-            params = [p for k in active for p in trials[k].parameters()]
-            torch._foreach_add_(params, [p.grad for p in params], alpha=-training.lr)
-            for p in params:
-                p.grad = None
-        e = err.detach().pow(2).sum(1)                                  # E per trial
-        right = (err.detach().abs() < training.correct).all(1)
+        n = _chunk(stop, steps, seen, training.max_sequences)
+        batches = [tasks[k].train(n, data[k]) for k in active]
+        steps = max(b.steps for b in batches)
+        xs, syms, lengths, tg, dense, every = _pack(batches)
+        idx = np.array(active)
+        wh, wo = np.ascontiguousarray(Wh[idx]), np.ascontiguousarray(Wo[idx])
+        ring = [np.ascontiguousarray(a[idx]) for a in (window.e, window.w, window.state, window.sum)]
+        E = np.zeros((len(idx), n))
+        right = np.zeros((len(idx), n), np.bool_)
+        used = np.zeros(len(idx), np.int64)
+        threshold = crit.threshold if crit.kind == "abs" and not crit.at_end else math.inf
+        _rtrl.train(wh, wo, Mh, Mo, net.blocks, net.block_size, g_kind, h_kind, net.output_gates, dense, xs, syms,
+                    lengths, tg, every, training.lr, threshold, np.ones(len(idx), np.bool_),
+                    stop.size if isinstance(stop, Window) else 0, getattr(stop, "mean_error", math.inf),
+                    getattr(stop, "max_wrong", 0) + 1, *ring, E, right, used, training.update == "step")
+        Wh[idx], Wo[idx] = wh, wo
+        for a, b in zip((window.e, window.w, window.state, window.sum), ring):
+            a[idx] = b
+        seen += n
         stopped = []
         for i, k in enumerate(active):
-            if rules[k].add(float(e[i]), bool(right[i])):
+            if isinstance(stop, Window):
+                running[k] = window.mean(k)
+                if used[i] < n:
+                    results[k].solved, results[k].sequences = True, seen - n + int(used[i])
+            else:
+                running[k] = float(E[i].mean())
+            results[k].curve.append((seen if not results[k].solved else results[k].sequences, float(running[k])))
+        if isinstance(stop, Check):
+            for k, passed in zip(active, _check(net, stop, crit, [Wh[k] for k in active], [Wo[k] for k in active],
+                                                [tasks[k] for k in active], [tests[k] for k in active])):
+                for name in passed:
+                    results[k].stages.setdefault(name, seen)
+                if stop.stages[-1].name in passed:
+                    results[k].solved, results[k].sequences = True, seen
+        for k in active:
+            if results[k].solved or seen >= training.max_sequences:
+                results[k].sequences = results[k].sequences if results[k].solved else seen
+                results[k].seconds = time.perf_counter() - start
                 stopped.append(k)
-                results[k] = TrialResult(seeds[k], True, seen)
-            elif seen >= training.max_sequences:
-                stopped.append(k)
-                results[k] = TrialResult(seeds[k], False, seen)
-        if seen % every == 0:
-            for k in active:
-                curves[k].append((seen, rules[k].mean))
-            if progress is not None:
-                progress({"sequences": seen, "active": len(active), "solved": sum(r.solved for r in results.values()),
-                          "trials": len(trials),
-                          "error": sum(rules[k].mean for k in active) / len(active),
-                          "errors": [rules[k].mean if k in active else None for k in range(len(trials))]})
-        if stopped:
-            for k in stopped:
-                _test(trials[k], training, batch, seeds[k], results[k])
-                results[k].curve = curves[k]
-            active = [k for k in active if k not in stopped]
-            if active:
-                group = ParallelLSTM.from_networks([trials[k].lstm for k in active], backend="auto")
-    return [results[k] for k in range(len(trials))]
+        active = [k for k in active if k not in stopped]
+        now = time.perf_counter()
+        if progress is not None and (now - last_report >= interval or not active):
+            last_report = now
+            progress({"sequences": [r.sequences if r.solved or k not in active else seen for k, r in enumerate(results)],
+                      "errors": [float(running[k]) if k in active else None for k in range(K)],
+                      "solved": sum(r.solved for r in results), "trials": K, "seconds": now - start})
+    _final_test(net, training, tasks, tests, Wh, Wo, results)
+    return results
 
 
-def _test(trial: Trial, training: Training, batch: Batch, seed: int, result: TrialResult) -> None:
-    """The stated test set: fresh sequences from a generator of their own."""
-    gen = torch.Generator().manual_seed(seed + 2_000_033)
-    x, lengths, target = batch(training.test_size, gen)
-    with torch.no_grad():
-        y = trial(x, lengths)
-    err = target.reshape(y.shape) - y
-    result.wrong = int((err.abs() >= training.correct).any(1).sum())
-    result.test_mse = float(err.pow(2).sum(1).mean())
-    result.test_size = training.test_size
+def _chunk(stop: Window | Check, steps: int, seen: int, budget: int) -> int:
+    """Sequences per kernel call: up to the next check, or about 2·10⁵ steps' worth under a window
+    (``steps``: the last chunk's padded length)."""
+    if isinstance(stop, Check):
+        n = stop.every - seen % stop.every
+    else:
+        n = int(min(2000, max(50, 2e5 / steps)))
+    return max(1, min(n, budget - seen))
 
 
-__all__ = ["ST3", "Network", "Training", "Trial", "TrialResult", "count_weights", "train"]
+def _check(net: Network, stop: Check, crit: Criterion, wh: list[np.ndarray], wo: list[np.ndarray],
+           tasks: list[Task], rngs: list[np.random.Generator]) -> list[list[str]]:
+    """Each trial's check test -> the names of the stages that hold, in order (stopping at the
+    first that fails). A fresh test of many sequences is run on 100 first, all only if those pass."""
+    out = []
+    for W, V, task, rng in zip(wh, wo, tasks, rngs):
+        if stop.task_sets:
+            seqs = concat([task.train_set, task.test_set])
+        else:
+            probe = min(100, stop.size)
+            seqs = task.test(probe, rng)
+            if stop.size > probe and _right(net, W, V, seqs, crit).all():
+                seqs = concat([seqs, task.test(stop.size - probe, rng)])
+        y = predict(net, W[None], V[None], [seqs])[0]
+        wrong = int((~crit.right(y, seqs)).sum())
+        error = mean_abs(y, seqs)
+        passed = []
+        for stage in stop.stages:
+            if not stage.holds(wrong, error):
+                break
+            passed.append(stage.name)
+        out.append(passed)
+    return out
+
+
+def _right(net: Network, W: np.ndarray, V: np.ndarray, seqs: Sequences, crit: Criterion) -> np.ndarray:
+    return crit.right(predict(net, W[None], V[None], [seqs])[0], seqs)
+
+
+def _final_test(net: Network, training: Training, tasks: list[Task], rngs: list[np.random.Generator],
+                Wh: np.ndarray, Wo: np.ndarray, results: list[TrialResult]) -> None:
+    """The stated test: fresh sequences (or each task's test set), every trial, solved or not."""
+    test = training.test
+    batches = [task.test_set if test.task_sets else task.test(test.size, rng) for task, rng in zip(tasks, rngs)]
+    sizes = {len(b) for b in batches}
+    ys = (predict(net, Wh, Wo, batches) if len(sizes) == 1
+          else [predict(net, Wh[k:k + 1], Wo[k:k + 1], [b])[0] for k, b in enumerate(batches)])
+    for r, y, seqs in zip(results, ys, batches):
+        r.wrong = int((~training.criterion.right(y, seqs)).sum())
+        r.test_size = len(seqs)
+        r.test_mse = float(errors(y, seqs).mean())
+        r.test_mean_abs = mean_abs(y, seqs)
+
+
+__all__ = ["Training", "TrialResult", "predict", "train"]
