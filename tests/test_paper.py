@@ -64,7 +64,7 @@ def test_initial_weights_are_uniform_with_the_stated_gate_biases():
 def _kernel_update(net: Network, Wh, Wo, seqs: Sequences, lr=1.0, step=False):
     """One on-line update of one network on one sequence -> (ΔWh, ΔWo) / lr."""
     xs, syms, lengths, tg, dense, every = _pack([seqs])
-    Mh, Mo = net.masks()
+    Mh, Mo = (m[None] for m in net.masks())
     wh, wo = Wh[None].copy(), Wo[None].copy()
     ring = (np.zeros((1, 1)), np.zeros((1, 1), np.int64), np.zeros((1, 3), np.int64), np.zeros(1))
     _rtrl.train(wh, wo, Mh, Mo, net.blocks, net.block_size, 0, 0, True, dense, xs, syms, lengths, tg, every, lr,

@@ -15,7 +15,7 @@ applied at its end (α applied to −½ ∂E/∂w, E = Σ (t − y)²), activati
 
 Inputs come dense (``xs`` (n, T, I)) or, for one-hot inputs, as a symbol per step (``sym`` (n, T),
 then the partials touch one input column per step, not I). Squashing: ``g_kind`` 0: g = 4σ − 2,
-1: g = σ; ``h_kind`` 0: h = 2σ − 1, 1: h = identity; ``out_gate`` False: output gates fixed at 1.
+1: g = σ, 2: g = 2σ − 1; ``h_kind`` 0: h = 2σ − 1, 1: h = identity, 2: h = 4σ − 2; ``out_gate`` False: output gates fixed at 1.
 """
 
 from __future__ import annotations
@@ -94,6 +94,10 @@ def _sequence(Wh, Wo, Mh, Mo, dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, 
                 th = math.tanh(0.5 * zc)
                 gv = 2.0 * th
                 dg = 1.0 - th * th
+            elif g_kind == 2:
+                th = math.tanh(0.5 * zc)
+                gv = th
+                dg = 0.5 * (1.0 - th * th)
             else:
                 gv = _sig(zc)
                 dg = gv * (1.0 - gv)
@@ -115,6 +119,8 @@ def _sequence(Wh, Wo, Mh, Mo, dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, 
                 P_c[v, bias] += cc
             if h_kind == 0:
                 hs[v] = math.tanh(0.5 * s[v])
+            elif h_kind == 2:
+                hs[v] = 2.0 * math.tanh(0.5 * s[v])
             else:
                 hs[v] = s[v]
             ycur[v] = ycur[H + C + j] * hs[v]
@@ -173,6 +179,8 @@ def _sequence(Wh, Wo, Mh, Mo, dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, 
                     for v in range(j * S, (j + 1) * S):
                         if h_kind == 0:
                             dh = 0.5 * (1.0 - hs[v] * hs[v])
+                        elif h_kind == 2:
+                            dh = 1.0 - 0.25 * hs[v] * hs[v]
                         else:
                             dh = 1.0
                         es = yout * dh * eb[v]
@@ -190,7 +198,7 @@ def _sequence(Wh, Wo, Mh, Mo, dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, 
 def train(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, lengths, tgs, every, lr, correct,
           active, window, beta, max_wrong, ring_e, ring_w, ring_state, ring_sum, E_out, right_out, used,
           step_update):
-    """Train each active network k on its sequences (xs[k] or syms[k], lengths[k], tgs[k]) in order.
+    """Train each active network k (weights Wh[k], Wo[k], connectivity masks Mh[k], Mo[k]) on its sequences (xs[k] or syms[k], lengths[k], tgs[k]) in order.
 
     After every sequence the window rule is checked (``window`` > 0): the mean E of the last
     ``window`` sequences < ``beta`` and fewer than ``max_wrong`` of them wrong; when it holds, the
@@ -219,11 +227,11 @@ def train(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, lengt
         yo = np.empty(O)
         dummy = np.empty((1, 1))
         for q in range(n):
-            E, right = _sequence(Wh[k], Wo[k], Mh, Mo, dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, yo,
+            E, right = _sequence(Wh[k], Wo[k], Mh[k], Mo[k], dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, yo,
                                  C, S, I, O, g_kind, h_kind, out_gate, dense, xs[k, q], syms[k, q],
                                  lengths[k, q], tgs[k, q], every, True, correct, dummy, lr, step_update)
             if not step_update:
-                _apply(Wh[k], Wo[k], Mh, Mo, dWh, dWo, lr)
+                _apply(Wh[k], Wo[k], Mh[k], Mo[k], dWh, dWo, lr)
             E_out[k, q] = E
             right_out[k, q] = right
             used[k] = q + 1
@@ -250,7 +258,7 @@ def predict(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, len
     """Forward only: each network k on its sequences; per sequence E and right, and the outputs
     at the error steps into Y (K, n, T or 1, O)."""
     K, G, NS = Wh.shape
-    O, NO = Wo.shape[1], Wo.shape[2]
+    O = Wo.shape[1]
     H = C * S
     I = NS - G - 1
     n = lengths.shape[1]
@@ -264,7 +272,7 @@ def predict(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, len
         eb = np.empty(H)
         yo = np.empty(O)
         for q in range(n):
-            E, right = _sequence(Wh[k], Wo[k], Mh, Mo, dummy2, dummy2, dummy2, dummy2, net, yprev, ycur, s, hs,
+            E, right = _sequence(Wh[k], Wo[k], Mh[k], Mo[k], dummy2, dummy2, dummy2, dummy2, net, yprev, ycur, s, hs,
                                  eb, yo, C, S, I, O, g_kind, h_kind, out_gate, dense, xs[k, q], syms[k, q],
                                  lengths[k, q], tgs[k, q], every, False, correct, Y[k, q], 0.0, False)
             E_out[k, q] = E

@@ -127,7 +127,8 @@ class Experiment:
         """Train ``trials`` networks per setting (default: the paper's count), all at once, and
         test each. ``settings``: labels such as "T=100" (default: all); ``T``: one sequence length,
         the paper's setting if it has one; ``quick``: only the settings marked quick, at most
-        ``QUICK_TRIALS`` trials each; ``max_sequences`` overrides the budget per trial.
+        ``QUICK_TRIALS`` trials each and a budget of ``QUICK_BUDGET`` times the paper's mean
+        sequences; ``max_sequences`` overrides the budget per trial.
         ``mode`` "faithful": the paper's network and learning algorithm; "modern": ``model``
         ("lstm": the forget cell, "gru", "transformer") trained with BPTT, Adam, mini-batches and
         clipping, on the same tasks, budgets, stopping rules and tests."""
@@ -145,6 +146,9 @@ class Experiment:
             training = s.training
             if max_sequences is not None:
                 training = replace(training, max_sequences=check_int("max_sequences", max_sequences, minimum=1))
+            elif quick and s.paper.sequences:
+                training = replace(training, max_sequences=min(training.max_sequences,
+                                                               int(QUICK_BUDGET * s.paper.sequences)))
             seeds = [seed * 1000 + k for k in range(n)]
             sets = s.task_sets
 
@@ -176,7 +180,9 @@ def _training_dict(training: Training) -> dict[str, Any]:
 
 #: Trials per setting under ``--quick``.
 QUICK_TRIALS = 3
+#: Under ``--quick`` a trial not solved after this many times the paper's mean sequences has failed.
+QUICK_BUDGET = 2
 MODES = ("faithful", "modern")
 MODELS = ("lstm", "gru", "transformer")
 
-__all__ = ["MODELS", "MODES", "QUICK_TRIALS", "Experiment", "Paper", "Setting", "SettingResult"]
+__all__ = ["MODELS", "MODES", "QUICK_BUDGET", "QUICK_TRIALS", "Experiment", "Paper", "Setting", "SettingResult"]

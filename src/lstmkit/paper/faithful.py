@@ -28,7 +28,10 @@ class Training:
     """How one setting trains and stops (Table 11): learning rate, budget, the stopping rule, the
     criterion of a right sequence and the test after stopping. ``update`` "sequence": one update
     per sequence (the error is only at its end, so the same as per step); "step": at every step
-    with an error (real-time on-line learning, for the tasks with errors at every step)."""
+    with an error (real-time on-line learning, for the tasks with errors at every step). ``grow``:
+    the paper's sequential construction (Exp. 2a/2b): train the output units alone (the memory
+    cells' weights and the weights from them held at 0) until a chunk's mean error is no longer 1%
+    below the chunk before, then add the cells with fresh random weights."""
 
     lr: float
     max_sequences: int
@@ -36,6 +39,7 @@ class Training:
     criterion: Criterion
     test: Test = field(default_factory=Test)
     update: str = "sequence"
+    grow: bool = False                   # sequential construction: add the memory cells once the error stops falling
 
 
 @dataclass
@@ -75,7 +79,7 @@ def predict(net: Network, Wh: np.ndarray, Wo: np.ndarray, batches: list[Sequence
     right = np.zeros((K, n), np.bool_)
     Y = np.zeros(tg.shape)
     g_kind, h_kind = SQUASH[net.squash]
-    Mh, Mo = net.masks()
+    Mh, Mo = (np.repeat(m[None], K, axis=0) for m in net.masks())
     _rtrl.predict(np.ascontiguousarray(Wh), np.ascontiguousarray(Wo), Mh, Mo, net.blocks, net.block_size, g_kind,
                   h_kind, net.output_gates, dense, xs, syms, lengths, tg, every, 0.0, E, right, Y)
     return [Y[k][:, : b.targets.shape[1]] for k, b in enumerate(batches)]
@@ -106,8 +110,16 @@ def train(net: Network, training: Training, make_task: Callable[[int], Task], se
     tasks = [make_task(k) for k in range(K)]
     data = [np.random.default_rng([s, 1]) for s in seeds]
     tests = [np.random.default_rng([s, 2]) for s in seeds]
-    Wh, Wo = map(np.stack, zip(*(net.initial_weights(np.random.default_rng([s, 0])) for s in seeds)))
-    Mh, Mo = net.masks()
+    inits = [np.random.default_rng([s, 0]) for s in seeds]
+    Wh, Wo = map(np.stack, zip(*(net.initial_weights(rng) for rng in inits)))
+    Mh, Mo = (np.repeat(m[None], K, axis=0) for m in net.masks())
+    grown = np.full(K, not training.grow)
+    if training.grow:                                   # outputs alone first: no cells yet
+        H = net.cells
+        full_h, full_o = Mh.copy(), Mo.copy()
+        Mh[:], Wh[:] = 0.0, 0.0
+        Mo[:, :, :H], Wo[:, :, :H] = 0.0, 0.0
+    previous = np.full(K, np.inf)
     g_kind, h_kind = SQUASH[net.squash]
     stop, crit = training.stop, training.criterion
     window = _Window(stop, K) if isinstance(stop, Window) else _Window(Window(1), K)
@@ -128,7 +140,7 @@ def train(net: Network, training: Training, make_task: Callable[[int], Task], se
         right = np.zeros((len(idx), n), np.bool_)
         used = np.zeros(len(idx), np.int64)
         threshold = crit.threshold if crit.kind == "abs" and not crit.at_end else math.inf
-        _rtrl.train(wh, wo, Mh, Mo, net.blocks, net.block_size, g_kind, h_kind, net.output_gates, dense, xs, syms,
+        _rtrl.train(wh, wo, np.ascontiguousarray(Mh[idx]), np.ascontiguousarray(Mo[idx]), net.blocks, net.block_size, g_kind, h_kind, net.output_gates, dense, xs, syms,
                     lengths, tg, every, training.lr, threshold, np.ones(len(idx), np.bool_),
                     stop.size if isinstance(stop, Window) else 0, getattr(stop, "mean_error", math.inf),
                     getattr(stop, "max_wrong", 0) + 1, *ring, E, right, used, training.update == "step")
@@ -144,6 +156,13 @@ def train(net: Network, training: Training, make_task: Callable[[int], Task], se
                     results[k].solved, results[k].sequences = True, seen - n + int(used[i])
             else:
                 running[k] = float(E[i].mean())
+            if not grown[k] and running[k] > 0.99 * previous[k]:      # the error stopped falling: add the cells
+                grown[k] = True
+                results[k].stages.setdefault("cells added", seen)
+                W, V = net.initial_weights(inits[k])
+                Mh[k], Mo[k] = full_h[k], full_o[k]
+                Wh[k], Wo[k, :, :net.cells] = W, V[:, :net.cells]
+            previous[k] = running[k]
             results[k].curve.append((seen if not results[k].solved else results[k].sequences, float(running[k])))
         if isinstance(stop, Check):
             for k, passed in zip(active, _check(net, stop, crit, [Wh[k] for k in active], [Wo[k] for k in active],
