@@ -222,6 +222,25 @@ def test_reproduce_adding_end_to_end(tmp_path, capsys):
         assert trial["sequences"] <= 2000 and trial["test_size"] == 2560 and 0 <= trial["wrong"] <= 2560
 
 
+def test_reproduce_in_modern_mode_end_to_end(tmp_path, capsys):
+    path = tmp_path / "m.json"
+    assert main(["reproduce", "adding", "--T", "16", "--trials", "2", "--mode", "modern", "--model", "gru",
+                 "--max-sequences", "96", "--json", str(path)]) == 0
+    assert "adding T=16 [gru]" in capsys.readouterr().out
+    rows = json.loads(path.read_text())
+    assert rows[0]["mode"] == "modern" and rows[0]["config"]["model"] == "gru"
+    assert [t["sequences"] for t in rows[0]["trials"]] == [96, 96]
+
+
+def test_quick_mode_bounds_trials_and_budget():
+    from lstmkit.paper.experiments import QUICK_BUDGET, QUICK_TRIALS
+    results = get("two-sequence").reproduce(settings=["3c T=100 N=1"], quick=True, max_sequences=600)
+    assert len(results[0].trials) == QUICK_TRIALS and all(t.sequences <= 600 for t in results[0].trials)
+    chosen = get("adding").choose(quick=True)
+    assert [s.label for s in chosen] == ["T=100"]
+    assert QUICK_BUDGET * chosen[0].paper.sequences < chosen[0].training.max_sequences
+
+
 def test_reproduce_draws_learning_curves(tmp_path):
     pytest.importorskip("matplotlib")
     png = tmp_path / "c.png"

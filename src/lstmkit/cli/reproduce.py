@@ -21,8 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--setting", action="append", metavar="LABEL",
                    help="only this setting (repeatable; labels as --list prints them)")
     p.add_argument("--T", type=int, help="sequence length (adding, multiplication: the paper's setting if it has one)")
-    p.add_argument("--trials", type=int, help="trials per setting (default: the paper's count; --quick: at most 3)")
-    p.add_argument("--quick", action="store_true", help="the settings with T <= 100, at most 3 trials each")
+    p.add_argument("--trials", type=int, help="trials per setting (default: the paper's count; --quick: at most 2)")
+    p.add_argument("--quick", action="store_true", help="the settings with T <= 100, at most 2 trials each, a budget of 1.5x the paper's mean")
     p.add_argument("--mode", choices=MODES, default="faithful",
                    help="faithful: the paper's network and learning algorithm (default); modern: BPTT, Adam, "
                         "mini-batches, clipping")

@@ -179,9 +179,9 @@ def _training_dict(training: Training) -> dict[str, Any]:
 
 
 #: Trials per setting under ``--quick``.
-QUICK_TRIALS = 3
+QUICK_TRIALS = 2
 #: Under ``--quick`` a trial not solved after this many times the paper's mean sequences has failed.
-QUICK_BUDGET = 2
+QUICK_BUDGET = 1.5
 MODES = ("faithful", "modern")
 MODELS = ("lstm", "gru", "transformer")
 
