@@ -199,31 +199,9 @@ def _chunk(stop: Window | Check, steps: int, seen: int, budget: int) -> int:
 
 def _check(net: Network, stop: Check, crit: Criterion, wh: list[np.ndarray], wo: list[np.ndarray],
            tasks: list[Task], rngs: list[np.random.Generator]) -> list[list[str]]:
-    """Each trial's check test -> the names of the stages that hold, in order (stopping at the
-    first that fails). A fresh test of many sequences is run on 100 first, all only if those pass."""
-    out = []
-    for W, V, task, rng in zip(wh, wo, tasks, rngs):
-        if stop.task_sets:
-            seqs = concat([task.train_set, task.test_set])
-        else:
-            probe = min(100, stop.size)
-            seqs = task.test(probe, rng)
-            if stop.size > probe and _right(net, W, V, seqs, crit).all():
-                seqs = concat([seqs, task.test(stop.size - probe, rng)])
-        y = predict(net, W[None], V[None], [seqs])[0]
-        wrong = int((~crit.right(y, seqs)).sum())
-        error = mean_abs(y, seqs)
-        passed = []
-        for stage in stop.stages:
-            if not stage.holds(wrong, error):
-                break
-            passed.append(stage.name)
-        out.append(passed)
-    return out
-
-
-def _right(net: Network, W: np.ndarray, V: np.ndarray, seqs: Sequences, crit: Criterion) -> np.ndarray:
-    return crit.right(predict(net, W[None], V[None], [seqs])[0], seqs)
+    """Each trial's check test -> the names of the stages that hold (``Check.passed``)."""
+    return [stop.passed(task, rng, crit, lambda seqs, W=W, V=V: predict(net, W[None], V[None], [seqs])[0])
+            for W, V, task, rng in zip(wh, wo, tasks, rngs)]
 
 
 def _final_test(net: Network, training: Training, tasks: list[Task], rngs: list[np.random.Generator],

@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from .._checks import check_float, check_int
 from ..layer import LSTM
-from ..tasks.base import Sequences, Task, concat
+from ..tasks.base import Sequences, Task
 from .experiments import MODELS, Setting
 from .faithful import TrialResult
 from .models import DEFAULT_HIDDEN, TRANSFORMER_HEADS, _GRU, _Group, _LSTMGroup, _ModelGroup, _Transformer
@@ -301,27 +301,9 @@ def _loss(y: Tensor, seqs: Sequences) -> Tensor:
 
 def _check(group: "_Group", stop: Check, crit: Criterion, ks: list[int], tasks: list[Task],
            rngs: list[np.random.Generator]) -> list[list[str]]:
-    """faithful ``_check`` for modern models: each trial's check test -> the stages that hold, in
-    order; a fresh test of many sequences is run on 100 first, all only if those pass."""
-    out = []
-    for k, task, rng in zip(ks, tasks, rngs):
-        if stop.task_sets:
-            seqs = concat([task.train_set, task.test_set])
-        else:
-            probe = min(100, stop.size)
-            seqs = task.test(probe, rng)
-            if stop.size > probe and crit.right(group.predict([k], [seqs])[0], seqs).all():
-                seqs = concat([seqs, task.test(stop.size - probe, rng)])
-        y = group.predict([k], [seqs])[0]
-        wrong = int((~crit.right(y, seqs)).sum())
-        error = mean_abs(y, seqs)
-        passed = []
-        for stage in stop.stages:
-            if not stage.holds(wrong, error):
-                break
-            passed.append(stage.name)
-        out.append(passed)
-    return out
+    """Each trial's check test -> the names of the stages that hold (``Check.passed``)."""
+    return [stop.passed(task, rng, crit, lambda seqs, k=k: group.predict([k], [seqs])[0])
+            for k, task, rng in zip(ks, tasks, rngs)]
 
 
 def _final_test(group: "_Group", training: Any, ks: list[int], tasks: list[Task], rngs: list[np.random.Generator],

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
-from ..tasks.base import Sequences
+from ..tasks.base import Sequences, concat
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,27 @@ class Check:
     size: int
     stages: tuple[Stage, ...] = (Stage("stop"),)
     task_sets: bool = False
+
+    def passed(self, task: Any, rng: np.random.Generator, crit: Criterion,
+               predict: Callable[[Sequences], np.ndarray]) -> list[str]:
+        """Run one trial's check: the names of the stages that hold, in order, up to the first that
+        fails. ``predict(seqs)`` gives the trial's outputs at the error steps. A fresh test of many
+        sequences runs on 100 first, and on all of them only if those 100 are right."""
+        if self.task_sets:
+            seqs = concat([task.train_set, task.test_set])
+        else:
+            probe = min(100, self.size)
+            seqs = task.test(probe, rng)
+            if self.size > probe and crit.right(predict(seqs), seqs).all():
+                seqs = concat([seqs, task.test(self.size - probe, rng)])
+        y = predict(seqs)
+        wrong, error = int((~crit.right(y, seqs)).sum()), mean_abs(y, seqs)
+        out = []
+        for stage in self.stages:
+            if not stage.holds(wrong, error):
+                break
+            out.append(stage.name)
+        return out
 
     def describe(self) -> str:
         what = "its training and test sets" if self.task_sets else f"{self.size} fresh sequences"
