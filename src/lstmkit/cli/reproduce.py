@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..paper import EXPERIMENTS, get
 from ..paper.experiments import MODELS, MODES, SettingResult
+from ..paper.faithful import GRADIENTS
 from .progress import bar
 
 
@@ -26,6 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=MODES, default="faithful",
                    help="faithful: the paper's network and learning algorithm (default); modern: BPTT, Adam, "
                         "mini-batches, clipping")
+    p.add_argument("--gradient", choices=tuple(GRADIENTS), default="truncated",
+                   help="faithful mode's gradient: truncated (Appendix A.1, the paper's; default) or full "
+                        "(untruncated, by backpropagation through time, one update per sequence)")
     p.add_argument("--model", choices=MODELS, default="lstm", help="modern mode's model (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first trial (default %(default)s)")
     p.add_argument("--max-sequences", type=int, help="budget of training sequences per trial")
@@ -46,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--{flag}: directory {str(path.parent)!r} does not exist")
     if args.model != "lstm" and args.mode != "modern":
         raise ValueError(f"--model {args.model} needs --mode modern (faithful mode trains the paper's own network)")
+    if args.gradient != "truncated" and args.mode != "faithful":
+        raise ValueError(f"--gradient {args.gradient} is for --mode faithful (modern mode always uses the full gradient)")
     names = list(EXPERIMENTS) if args.experiment == "all" else [get(args.experiment).name]
     if args.experiment == "all" and (args.T is not None or args.setting):
         raise ValueError("--T and --setting need one experiment, not all")
@@ -56,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         results += get(name).reproduce(args.trials, settings=args.setting, T=args.T, quick=args.quick, seed=args.seed,
                                        max_sequences=args.max_sequences, mode=args.mode, model=args.model,
-                                       progress=_progress)
+                                       gradient=args.gradient, progress=_progress)
     print()
     print(format_table(results))
     print(f"\ntotal wall time {time.perf_counter() - start:.0f} s")
@@ -102,12 +108,19 @@ def format_table(results: list[SettingResult]) -> str:
         seqs = r.sequences()
         ours = "—" if seqs is None else f"{seqs[0]:,.0f} ± {seqs[1]:,.0f}"
         solved = f"{r.success:.0f} ({len(r.solved)}/{len(r.trials)})"
-        name = f"{r.experiment} {r.setting}" + ("" if r.mode == "faithful" else f" [{r.config.get('model', r.mode)}]")
+        name = f"{r.experiment} {r.setting}" + _tag(r)
         lines.append(f"{name:32s} | {_num(r.paper.success):>15s} {_num(r.paper.sequences):>11s} "
                      f"{_num(r.paper.wrong, '{:.1f}'):>6s} | {solved:>15s} {ours:>22s} "
                      f"{_num(None if seqs is None else seqs[2]):>9s} {_num(r.wrong(), '{:.1f}'):>6s} | "
                      f"{r.seconds:>5.0f}s | {_other(r)}")
     return "\n".join(lines)
+
+
+def _tag(r: SettingResult) -> str:
+    """A row's mark: [lstm]/[gru]/[transformer] for modern mode, [full] for the untruncated gradient."""
+    if r.mode != "faithful":
+        return f" [{r.config.get('model', r.mode)}]"
+    return " [full]" if r.config.get("training", {}).get("gradient", "truncated") != "truncated" else ""
 
 
 def _other(r: SettingResult) -> str:

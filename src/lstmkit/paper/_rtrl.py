@@ -194,16 +194,169 @@ def _sequence(Wh, Wo, Mh, Mo, dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, 
     return E, right
 
 
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
+def _sequence_full(Wh, Wo, Mh, dWh, dWo, A, GV, DG, HS, EK, D, dy, dyn, ds, C, S, I, O, g_kind, h_kind,
+                   out_gate, dense, x, sym, L, tg, every, correct, cut_cells, cut_gates):
+    """One sequence through one network, then its gradient by backpropagation through time into
+    dWh/dWo (−½ ∂E/∂w summed over the sequence; the caller applies it). ``cut_cells``/``cut_gates``:
+    the errors at the cells' / gates' net inputs stop there instead of flowing on to the step
+    before (both: the paper's truncation, the same update as ``_sequence``; neither: the full
+    gradient). A (L + 1, G) holds y(t) in row t + 1; GV, DG, HS (L, H): g, g', h; EK (L, O): the
+    output errors. Returns (E, right)."""
+    H = C * S
+    G = H + 2 * C
+    NS = Wh.shape[1]
+    NO = Wo.shape[1]
+    bias = NS - 1
+    for u in range(G):
+        A[0, u] = 0.0
+    for v in range(H):
+        ds[v] = 0.0                                   # here: the cell states going forward
+    dWh[:, :] = 0.0
+    dWo[:, :] = 0.0
+    E = 0.0
+    right = True
+    for t in range(L):
+        sy = 0
+        if not dense:
+            sy = sym[t]
+        for u in range(G):
+            acc = Wh[u, bias]
+            if dense:
+                for i in range(I):
+                    acc += Wh[u, i] * x[t, i]
+            elif sy >= 0:
+                acc += Wh[u, sy]
+            for r in range(G):
+                acc += Wh[u, I + r] * A[t, r]
+            D[u] = acc
+        for j in range(C):
+            A[t + 1, H + j] = _sig(D[j])
+            A[t + 1, H + C + j] = _sig(D[C + H + j]) if out_gate else 1.0
+        for v in range(H):
+            j = v // S
+            zc = D[C + v]
+            if g_kind == 0:
+                th = math.tanh(0.5 * zc)
+                gv = 2.0 * th
+                dg = 1.0 - th * th
+            elif g_kind == 2:
+                th = math.tanh(0.5 * zc)
+                gv = th
+                dg = 0.5 * (1.0 - th * th)
+            else:
+                gv = _sig(zc)
+                dg = gv * (1.0 - gv)
+            GV[t, v] = gv
+            DG[t, v] = dg
+            ds[v] += A[t + 1, H + j] * gv
+            if h_kind == 0:
+                hv = math.tanh(0.5 * ds[v])
+            elif h_kind == 2:
+                hv = 2.0 * math.tanh(0.5 * ds[v])
+            else:
+                hv = ds[v]
+            HS[t, v] = hv
+            A[t + 1, v] = A[t + 1, H + C + j] * hv
+        for k in range(O):
+            EK[t, k] = 0.0
+        if every or t == L - 1:
+            te = t if every else 0
+            for k in range(O):
+                acc = Wo[k, NO - 1]
+                for v in range(H):
+                    acc += Wo[k, v] * A[t + 1, v]
+                if dense:
+                    for i in range(I):
+                        acc += Wo[k, H + i] * x[t, i]
+                elif sy >= 0:
+                    acc += Wo[k, H + sy]
+                yk = _sig(acc)
+                d = tg[te, k] - yk
+                E += d * d
+                if not abs(d) < correct:
+                    right = False
+                EK[t, k] = yk * (1.0 - yk) * d
+    for r in range(G):
+        dyn[r] = 0.0
+    for v in range(H):
+        ds[v] = 0.0                                   # now: the error at the cell states
+    for t in range(L - 1, -1, -1):
+        sy = 0
+        if not dense:
+            sy = sym[t]
+        if every or t == L - 1:
+            for k in range(O):
+                ek = EK[t, k]
+                for v in range(H):
+                    dWo[k, v] += ek * A[t + 1, v]
+                if dense:
+                    for i in range(I):
+                        dWo[k, H + i] += ek * x[t, i]
+                elif sy >= 0:
+                    dWo[k, H + sy] += ek
+                dWo[k, NO - 1] += ek
+        for v in range(H):
+            acc = dyn[v]
+            for k in range(O):
+                acc += Wo[k, v] * EK[t, k]
+            dy[v] = acc
+        for j in range(C):
+            yin = A[t + 1, H + j]
+            yout = A[t + 1, H + C + j]
+            acc_in = dyn[H + j]
+            acc_out = dyn[H + C + j]
+            for v in range(j * S, (j + 1) * S):
+                hv = HS[t, v]
+                if h_kind == 0:
+                    dh = 0.5 * (1.0 - hv * hv)
+                elif h_kind == 2:
+                    dh = 1.0 - 0.25 * hv * hv
+                else:
+                    dh = 1.0
+                ds[v] += yout * dh * dy[v]
+                acc_out += hv * dy[v]
+                acc_in += ds[v] * GV[t, v]
+                D[C + v] = ds[v] * yin * DG[t, v]
+            D[j] = acc_in * yin * (1.0 - yin)
+            D[C + H + j] = acc_out * yout * (1.0 - yout) if out_gate else 0.0
+        for u in range(G):
+            du = D[u]
+            if du == 0.0:
+                continue
+            if dense:
+                for i in range(I):
+                    dWh[u, i] += du * x[t, i]
+            elif sy >= 0:
+                dWh[u, sy] += du
+            for r in range(G):
+                dWh[u, I + r] += du * A[t, r]
+            dWh[u, bias] += du
+        for r in range(G):
+            acc = 0.0
+            for u in range(G):
+                cell = C <= u < C + H
+                if (cut_cells and cell) or (cut_gates and not cell):
+                    continue
+                acc += Mh[u, I + r] * Wh[u, I + r] * D[u]
+            dyn[r] = acc
+    return E, right
+
+
 @numba.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
 def train(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, lengths, tgs, every, lr, correct,
           active, window, beta, max_wrong, ring_e, ring_w, ring_state, ring_sum, E_out, right_out, used,
-          step_update):
+          step_update, gradient):
     """Train each active network k (weights Wh[k], Wo[k], connectivity masks Mh[k], Mo[k]) on its sequences (xs[k] or syms[k], lengths[k], tgs[k]) in order.
 
     After every sequence the window rule is checked (``window`` > 0): the mean E of the last
     ``window`` sequences < ``beta`` and fewer than ``max_wrong`` of them wrong; when it holds, the
     network stops there. ``used[k]``: sequences consumed; ``E_out``/``right_out`` per sequence.
     ``ring_state[k]`` = (position, filled, wrong count); ``ring_sum[k]`` the sum of the window's E.
+    ``gradient`` 0: the paper's truncated gradient forward in time (``_sequence``); 1: the full
+    gradient, 2: only the cells' recurrent error cut, 3: only the gates', 4: both (the paper's
+    truncation again, by backpropagation) (``_sequence_full``, one update per sequence whatever
+    ``step_update`` says).
     """
     K, G, NS = Wh.shape
     O, NO = Wo.shape[1], Wo.shape[2]
@@ -226,11 +379,25 @@ def train(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, lengt
         eb = np.empty(H)
         yo = np.empty(O)
         dummy = np.empty((1, 1))
+        T = xs.shape[2] if dense else syms.shape[2]
+        F = T if gradient > 0 else 1
+        A = np.empty((F + 1, G))
+        GV = np.empty((F, H))
+        DG = np.empty((F, H))
+        HS = np.empty((F, H))
+        EK = np.empty((F, O))
+        dy = np.empty(H)
         for q in range(n):
-            E, right = _sequence(Wh[k], Wo[k], Mh[k], Mo[k], dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, yo,
-                                 C, S, I, O, g_kind, h_kind, out_gate, dense, xs[k, q], syms[k, q],
-                                 lengths[k, q], tgs[k, q], every, True, correct, dummy, lr, step_update)
-            if not step_update:
+            if gradient > 0:
+                E, right = _sequence_full(Wh[k], Wo[k], Mh[k], dWh, dWo, A, GV, DG, HS, EK, net, dy, yprev, s,
+                                          C, S, I, O, g_kind, h_kind, out_gate, dense, xs[k, q], syms[k, q],
+                                          lengths[k, q], tgs[k, q], every, correct, gradient == 2 or gradient == 4,
+                                          gradient == 3 or gradient == 4)
+            else:
+                E, right = _sequence(Wh[k], Wo[k], Mh[k], Mo[k], dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb,
+                                     yo, C, S, I, O, g_kind, h_kind, out_gate, dense, xs[k, q], syms[k, q],
+                                     lengths[k, q], tgs[k, q], every, True, correct, dummy, lr, step_update)
+            if gradient > 0 or not step_update:
                 _apply(Wh[k], Wo[k], Mh[k], Mo[k], dWh, dWo, lr)
             E_out[k, q] = E
             right_out[k, q] = right

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._checks import check_int
 from ..tasks.base import Task
-from .faithful import Training, TrialResult, train
+from .faithful import GRADIENTS, Training, TrialResult, train
 from .network import Network
 
 
@@ -123,7 +123,8 @@ class Experiment:
 
     def reproduce(self, trials: int | None = None, *, settings: list[str] | None = None, T: int | None = None,
                   quick: bool = False, seed: int = 0, max_sequences: int | None = None, mode: str = "faithful",
-                  model: str = "lstm", progress: Callable[[dict[str, Any]], None] | None = None) -> list[SettingResult]:
+                  model: str = "lstm", gradient: str = "truncated",
+                  progress: Callable[[dict[str, Any]], None] | None = None) -> list[SettingResult]:
         """Train ``trials`` networks per setting (default: the paper's count), all at once, and
         test each. ``settings``: labels such as "T=100" (default: all); ``T``: one sequence length,
         the paper's setting if it has one; ``quick``: only the settings marked quick, at most
@@ -131,19 +132,25 @@ class Experiment:
         sequences; ``max_sequences`` overrides the budget per trial.
         ``mode`` "faithful": the paper's network and learning algorithm; "modern": ``model``
         ("lstm": the forget cell, "gru", "transformer") trained with BPTT, Adam, mini-batches and
-        clipping, on the same tasks, budgets, stopping rules and tests."""
+        clipping, on the same tasks, budgets, stopping rules and tests. ``gradient`` (faithful
+        mode): "truncated", Appendix A.1's gradient (the paper's), or "full", the untruncated
+        gradient by backpropagation through time, one update per sequence."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
         if mode == "faithful" and model != "lstm":
             raise ValueError(f"model={model!r} needs mode='modern' (faithful mode trains the paper's own network)")
+        if gradient not in GRADIENTS:
+            raise ValueError(f"gradient must be one of {', '.join(GRADIENTS)}, got {gradient!r}")
+        if mode == "modern" and gradient != "truncated":
+            raise ValueError(f"gradient={gradient!r} is for mode='faithful' (modern mode always uses the full gradient)")
         chosen = self.choose(settings=settings, T=T, quick=quick)
         out = []
         for s in chosen:
             n = trials if trials is not None else (min(s.paper.trials, QUICK_TRIALS) if quick else s.paper.trials)
             n = check_int("trials", n, minimum=1)
-            training = s.training
+            training = replace(s.training, gradient=gradient)
             if max_sequences is not None:
                 training = replace(training, max_sequences=check_int("max_sequences", max_sequences, minimum=1))
             elif quick and s.paper.sequences:

@@ -23,6 +23,9 @@ from .network import SQUASH, Network
 from .rules import Check, Criterion, Test, Window, errors, mean_abs
 
 
+GRADIENTS = {"truncated": 0, "full": 1}     # the kernel's codes (``_rtrl.train``)
+
+
 @dataclass(frozen=True)
 class Training:
     """How one setting trains and stops (Table 11): learning rate, budget, the stopping rule, the
@@ -40,6 +43,13 @@ class Training:
     test: Test = field(default_factory=Test)
     update: str = "sequence"
     grow: bool = False                   # sequential construction: add the memory cells once the error stops falling
+    gradient: str = "truncated"
+
+    def __post_init__(self) -> None:
+        if self.gradient not in GRADIENTS:
+            raise ValueError(f"gradient must be one of {sorted(GRADIENTS)}, got {self.gradient!r}")
+        if self.update not in ("sequence", "step"):
+            raise ValueError(f"update must be 'sequence' or 'step', got {self.update!r}")
 
 
 @dataclass
@@ -143,7 +153,8 @@ def train(net: Network, training: Training, make_task: Callable[[int], Task], se
         _rtrl.train(wh, wo, np.ascontiguousarray(Mh[idx]), np.ascontiguousarray(Mo[idx]), net.blocks, net.block_size, g_kind, h_kind, net.output_gates, dense, xs, syms,
                     lengths, tg, every, training.lr, threshold, np.ones(len(idx), np.bool_),
                     stop.size if isinstance(stop, Window) else 0, getattr(stop, "mean_error", math.inf),
-                    getattr(stop, "max_wrong", 0) + 1, *ring, E, right, used, training.update == "step")
+                    getattr(stop, "max_wrong", 0) + 1, *ring, E, right, used, training.update == "step",
+                    GRADIENTS[training.gradient])
         Wh[idx], Wo[idx] = wh, wo
         for a, b in zip((window.e, window.w, window.state, window.sum), ring):
             a[idx] = b
@@ -219,4 +230,4 @@ def _final_test(net: Network, training: Training, tasks: list[Task], rngs: list[
         r.test_mean_abs = mean_abs(y, seqs)
 
 
-__all__ = ["Training", "TrialResult", "predict", "train"]
+__all__ = ["GRADIENTS", "Training", "TrialResult", "predict", "train"]

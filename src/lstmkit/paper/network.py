@@ -106,16 +106,16 @@ class Network:
             Wh[C + H:, -1] = self.output_gate_bias
         return Wh, Wo
 
-    def to_torch(self, Wh: np.ndarray, Wo: np.ndarray) -> tuple[LSTM, torch.nn.Linear]:
+    def to_torch(self, Wh: np.ndarray, Wo: np.ndarray, truncated: bool = True) -> tuple[LSTM, torch.nn.Linear]:
         """The same network as an ``lstmkit.LSTM`` (``vanilla`` cell, ``recurrent_gates``,
-        ``truncated``) and a ``torch.nn.Linear`` for the output units (apply ``torch.sigmoid``),
+        ``truncated`` as asked) and a ``torch.nn.Linear`` for the output units (apply ``torch.sigmoid``),
         float64, with these weights: connectivity "F" only."""
         if not (self.recurrent and self.output_gates and not self.outputs_see_inputs and self.squash == "paper"):
             raise ValueError("to_torch needs connectivity 'F' (recurrent, output gates, outputs see the cells only)")
         I, C, H, G = self.inputs, self.blocks, self.cells, self.hidden
         options = {"cell_input_bias": self.cell_bias} if self.hidden_bias else {}
         lstm = LSTM(I, H, bias=self.hidden_bias, cell="vanilla", block_size=self.block_size, recurrent_gates=True,
-                    truncated=True, dtype=torch.float64, **options)
+                    truncated=truncated, dtype=torch.float64, **options)
         out = torch.nn.Linear(H, self.outputs, bias=self.output_bias, dtype=torch.float64)
         with torch.no_grad():
             lstm.weight_ih_l0.copy_(torch.from_numpy(Wh[:, :I]))
