@@ -277,6 +277,9 @@ def test_reproduce_with_the_full_gradient_end_to_end(tmp_path, capsys):
     assert "reber 3x2 lr=0.5 [full]" in capsys.readouterr().out
     rows = json.loads(path.read_text())
     assert rows[0]["config"]["training"]["gradient"] == "full"
+    assert main(["reproduce", "reber", "--setting", "3x2 lr=0.5", "--trials", "1", "--max-sequences", "100",
+                 "--gradient", "cell-inputs"]) == 0
+    assert "reber 3x2 lr=0.5 [cell-inputs]" in capsys.readouterr().out
     with pytest.raises(ValueError, match="gradient must be one of"):
         Training(lr=0.1, max_sequences=1, stop=Window(1), criterion=Criterion("abs", 0.1), gradient="half")
 

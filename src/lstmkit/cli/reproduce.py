@@ -28,8 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="faithful: the paper's network and learning algorithm (default); modern: BPTT, Adam, "
                         "mini-batches, clipping")
     p.add_argument("--gradient", choices=tuple(GRADIENTS), default="truncated",
-                   help="faithful mode's gradient: truncated (Appendix A.1, the paper's; default) or full "
-                        "(untruncated, by backpropagation through time, one update per sequence)")
+                   help="faithful mode's gradient: truncated (Appendix A.1, the paper's; default), full "
+                        "(untruncated, by backpropagation through time, one update per sequence) or "
+                        "cell-inputs (truncated at the cell inputs only; the gates' errors flow back)")
     p.add_argument("--model", choices=MODELS, default="lstm", help="modern mode's model (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first trial (default %(default)s)")
     p.add_argument("--max-sequences", type=int, help="budget of training sequences per trial")
@@ -117,10 +118,11 @@ def format_table(results: list[SettingResult]) -> str:
 
 
 def _tag(r: SettingResult) -> str:
-    """A row's mark: [lstm]/[gru]/[transformer] for modern mode, [full] for the untruncated gradient."""
+    """A row's mark: [lstm]/[gru]/[transformer] for modern mode, [full]/[cell-inputs] for another gradient."""
     if r.mode != "faithful":
         return f" [{r.config.get('model', r.mode)}]"
-    return " [full]" if r.config.get("training", {}).get("gradient", "truncated") != "truncated" else ""
+    gradient = r.config.get("training", {}).get("gradient", "truncated")
+    return f" [{gradient}]" if gradient != "truncated" else ""
 
 
 def _other(r: SettingResult) -> str:

@@ -134,7 +134,8 @@ class Experiment:
         ("lstm": the forget cell, "gru", "transformer") trained with BPTT, Adam, mini-batches and
         clipping, on the same tasks, budgets, stopping rules and tests. ``gradient`` (faithful
         mode): "truncated", Appendix A.1's gradient (the paper's), or "full", the untruncated
-        gradient by backpropagation through time, one update per sequence."""
+        gradient by backpropagation through time, one update per sequence, or "cell-inputs",
+        truncated at the cell inputs only (the gates' errors flow back in time)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if model not in MODELS:
@@ -162,7 +163,8 @@ class Experiment:
             def make_task(k: int, s=s, sets=sets) -> Task:
                 return s.task(np.random.default_rng([seed, 7, k % sets if sets else k]))
 
-            report = None if progress is None else (lambda p, s=s: progress({**p, "experiment": self.name,
+            label = f"faithful, {gradient} gradient" if gradient != "truncated" else mode
+            report = None if progress is None else (lambda p, s=s: progress({"mode": label, **p, "experiment": self.name,
                                                                              "setting": s.label}))
             start = time.perf_counter()
             config: dict[str, Any] = {"mode": mode, "training": _training_dict(training), "seeds": seeds,

@@ -23,7 +23,7 @@ from .network import SQUASH, Network
 from .rules import Check, Criterion, Test, Window, errors, mean_abs
 
 
-GRADIENTS = {"truncated": 0, "full": 1}     # the kernel's codes (``_rtrl.train``)
+GRADIENTS = {"truncated": 0, "full": 1, "cell-inputs": 2}     # the kernel's codes (``_rtrl.train``)
 
 
 @dataclass(frozen=True)
