@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import bench, demo, info, reproduce
+from . import bench, demo, forecast, info, reproduce
 
-COMMANDS = (demo, info, bench, reproduce)
+COMMANDS = (demo, info, bench, reproduce, forecast)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,380 @@
+"""``LSTMForecaster``: an LSTM that reads the last ``lookback`` steps and forecasts the next
+``horizon`` at once, with a Gaussian or quantile head for intervals.
+
+Inside (undone on the way out): an optional log transform, standard scaling per column fitted on
+the training series, and local levels: the window's targets are taken relative to its last target
+value and the forecasts are offsets from it, so the network learns shapes, not levels.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .._checks import check_float, check_int
+from ..layer import LSTM
+from ..train import TrainConfig, Trainer
+from ..train.checkpoint import Checkpoint, load, save
+from . import series as _series
+from .base import Forecaster, z_of
+
+HEADS = ("gaussian", "quantile")
+TRANSFORMS = ("auto", "log", "log1p", "none")
+#: Each transform's function, inverse and domain (the targets must satisfy it).
+_TRANSFORMS = {"log": (np.log, np.exp, lambda v: v > 0, "positive"),
+               "log1p": (np.log1p, np.expm1, lambda v: v >= 0, "non-negative"),
+               "none": (lambda v: v, lambda v: v, lambda v: np.isfinite(v), "finite")}
+
+
+class _Net(nn.Module):
+    """(B, lookback, features) -> (B, horizon, targets, outputs)."""
+
+    def __init__(self, features: int, targets: int, horizon: int, outputs: int, hidden: int, layers: int,
+                 dropout: float, cell: str) -> None:
+        super().__init__()
+        self.shape = (horizon, targets, outputs)
+        self.lstm = LSTM(features, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
+                         cell=cell)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, horizon * targets * outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)
+        return self.head(self.drop(out[:, -1])).view(len(x), *self.shape)
+
+
+class LSTMForecaster(Forecaster):
+    """Forecast ``horizon`` steps from the last ``lookback`` with an LSTM (scikit-learn style).
+
+    ``fit(y, X=None)``: ``y`` a pandas Series/DataFrame with a DatetimeIndex/PeriodIndex (or numpy
+    (n,)/(n, k)); several targets are forecast jointly; ``X`` covariates on the same steps, observed
+    up to each forecast origin; a list of series trains one model on all of them. ``predict``,
+    ``predict_interval(coverage=)`` forecast after the fitted series or after a newer ``y=``.
+
+    Network: ``hidden_size`` units in ``num_layers`` layers of ``cell`` (any lstmkit cell),
+    ``dropout``, a linear head. ``head="gaussian"``: a mean and a spread per step (Gaussian
+    negative log-likelihood; intervals for any coverage); ``"quantile"``: the quantiles of the
+    ``coverage`` interval and the median (pinball loss). ``n_models`` networks from consecutive
+    seeds are averaged (their Gaussians mixed). ``transform`` of the targets: "log" (positive
+    series), "log1p" (non-negative), "none", or "auto" (log1p when no target value is negative).
+
+    Training (``lstmkit.train``): ``epochs``, ``batch_size``, ``lr`` (Adam), ``patience`` epochs
+    of early stopping on the last ``val_fraction`` of the windows, ``seed``; ``checkpoint_dir``
+    keeps the trainer's checkpoints (``fit(..., resume=True)`` continues a killed fit).
+    ``calibrate``: widen (or narrow) the intervals so that ``coverage`` of the validation windows'
+    targets fall inside them (split conformal prediction). ``impute`` ("interpolate", "ffill") fills NaN, which are an error otherwise; ``freq`` sets the
+    frequency of an index that has none (missing steps become NaN).
+    """
+
+    name = "LSTM"
+
+    def __init__(self, horizon: int = 1, lookback: int = 24, *, hidden_size: int = 32, num_layers: int = 1,
+                 cell: str = "forget", dropout: float = 0.0, head: str = "gaussian", coverage: float = 0.9,
+                 transform: str = "auto", n_models: int = 1, epochs: int = 200, batch_size: int = 32,
+                 lr: float = 3e-3, patience: int | None = 30, val_fraction: float = 0.2, seed: int = 0,
+                 season: int | None = None, freq: str | None = None, impute: str | None = None,
+                 calibrate: bool = True, checkpoint_dir: str | None = None, progress: bool = False) -> None:
+        super().__init__(horizon, season=season, freq=freq, impute=impute)
+        self.lookback, self.hidden_size, self.num_layers, self.cell = lookback, hidden_size, num_layers, cell
+        self.dropout, self.head, self.coverage, self.transform = dropout, head, coverage, transform
+        self.n_models, self.epochs, self.batch_size, self.lr = n_models, epochs, batch_size, lr
+        self.patience, self.val_fraction, self.seed = patience, val_fraction, seed
+        self.calibrate, self.checkpoint_dir, self.progress = calibrate, checkpoint_dir, progress
+
+    PARAMS = ("horizon", "lookback", "hidden_size", "num_layers", "cell", "dropout", "head", "coverage", "transform",
+              "n_models", "epochs", "batch_size", "lr", "patience", "val_fraction", "seed", "season", "freq", "impute",
+              "calibrate")
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.PARAMS}
+
+    # -- fitting ---------------------------------------------------------------------------------------
+
+    def fit(self, y: Any, X: Any = None, *, resume: bool = False) -> "LSTMForecaster":
+        """Fit on ``y`` (one series, or a list of series for one model of all), covariates ``X`` (a
+        frame, or a list of them); ``resume=True`` continues a killed fit from ``checkpoint_dir``."""
+        many = isinstance(y, (list, tuple))
+        ys = list(y) if many else [y]
+        if not ys:
+            raise ValueError("fit: got an empty list of series")
+        xs = (list(X) if X is not None else [None] * len(ys)) if many else [X]
+        if len(xs) != len(ys):
+            raise ValueError(f"fit: {len(ys)} series but {len(xs)} covariate frames")
+        series = [_series.read(f"fit series {i}" if many else "fit", yi, xi, freq=self.freq, impute=self.impute)
+                  for i, (yi, xi) in enumerate(zip(ys, xs))]
+        self._fit_all(series, many=many, resume=resume)
+        return self
+
+    def _fit_series(self, s: _series.Series) -> None:
+        self._fit_all([s], many=False, resume=False)
+
+    def _fit_all(self, series: list[_series.Series], *, many: bool, resume: bool) -> None:
+        self._check_params()
+        shapes = {(s.y.shape[1], s.x.shape[1]) for s in series}
+        if len(shapes) != 1:
+            raise ValueError(f"fit: the series must all have the same number of targets and covariates, got {sorted(shapes)}")
+        self.many_ = many
+        self.series_list_ = series
+        self.series_ = series[0]
+        self.season_ = _series.season_of(series[0], self.season)
+        self.n_features_in_ = series[0].y.shape[1] + series[0].x.shape[1]
+        self._fit_scaling(series)
+        inputs, targets = [], []
+        for i, s in enumerate(series):
+            need = self.lookback + self.horizon
+            if s.n < need:
+                raise ValueError(f"fit{'' if not many else f' series {i}'}: the series has {s.n} steps, fewer than "
+                                 f"lookback + horizon = {self.lookback} + {self.horizon} = {need}; use a longer series "
+                                 "or a smaller lookback or horizon")
+            a, b = self._windows(s)
+            inputs.append(a)
+            targets.append(b)
+        x = np.concatenate(inputs)
+        t = np.concatenate(targets)
+        self.windows_ = len(x)
+        self.nets_ = []
+        self.history_ = []
+        k = series[0].y.shape[1]
+        for m in range(self.n_models):
+            torch.manual_seed(self.seed + m)
+            net = _Net(x.shape[2], k, self.horizon, self._outputs(), self.hidden_size, self.num_layers, self.dropout,
+                       self.cell)
+            folder = None if self.checkpoint_dir is None else str(Path(self.checkpoint_dir) / f"model{m}")
+            val = self.val_fraction if len(x) * self.val_fraction >= 1 else 0.0
+            config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, clip=1.0,
+                                 val_fraction=val, patience=self.patience if val else None, seed=self.seed + m,
+                                 checkpoint_dir=folder, progress=self.progress, log_every=10 ** 9)
+            result = Trainer(net, config, loss=self._loss).fit((x.astype(np.float32), t.astype(np.float32)),
+                                                                resume=resume)
+            net.eval()
+            self.nets_.append(net)
+            self.history_.append(result.history)
+        self.calibration_ = self._calibrate(x, t)
+
+    def _check_params(self) -> None:
+        check_int("horizon", self.horizon, minimum=1)
+        check_int("lookback", self.lookback, minimum=1)
+        check_int("hidden_size", self.hidden_size, minimum=1)
+        check_int("num_layers", self.num_layers, minimum=1)
+        check_float("dropout", self.dropout, low=0.0, high=1.0)
+        check_float("coverage", self.coverage, low=0.0, high=1.0)
+        check_int("n_models", self.n_models, minimum=1)
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {', '.join(map(repr, HEADS))}, got {self.head!r}")
+        if self.transform not in TRANSFORMS:
+            raise ValueError(f"transform must be one of {', '.join(map(repr, TRANSFORMS))}, got {self.transform!r}")
+        if self.season is not None:
+            check_int("season", self.season, minimum=1)
+
+    def _outputs(self) -> int:
+        return 2 if self.head == "gaussian" else 3
+
+    def _quantiles(self) -> torch.Tensor:
+        a = (1 - self.coverage) / 2
+        return torch.tensor([a, 0.5, 1 - a])
+
+    def _loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.head == "gaussian":
+            mean, sigma = out[..., 0], nn.functional.softplus(out[..., 1]) + 1e-3
+            return (torch.log(sigma) + 0.5 * ((target - mean) / sigma) ** 2).mean()
+        q = self._quantiles().to(out)
+        diff = target.unsqueeze(-1) - out                      # (B, H, k, 3)
+        return torch.maximum(q * diff, (q - 1) * diff).mean()
+
+    # -- scaling and windows ---------------------------------------------------------------------------
+
+    def _fit_scaling(self, series: list[_series.Series]) -> None:
+        ys = np.concatenate([s.y for s in series])
+        if self.transform == "auto":
+            self.transform_ = "log1p" if bool(np.all(ys >= 0)) else "none"
+        else:
+            self.transform_ = self.transform
+        ty = self._forward(ys, "fit")
+        self.y_mean_, self.y_std_ = ty.mean(0), _std(ty)
+        xs = np.concatenate([s.x for s in series])
+        self.x_mean_, self.x_std_ = (xs.mean(0), _std(xs)) if xs.shape[1] else (np.zeros(0), np.zeros(0))
+
+    def _scaled(self, s: _series.Series) -> tuple[np.ndarray, np.ndarray]:
+        ty = self._forward(s.y, "the series")
+        return (ty - self.y_mean_) / self.y_std_, (s.x - self.x_mean_) / self.x_std_ if s.x.shape[1] else s.x
+
+    def _windows(self, s: _series.Series) -> tuple[np.ndarray, np.ndarray]:
+        z, c = self._scaled(s)
+        L, H = self.lookback, self.horizon
+        n = s.n - L - H + 1
+        idx = np.arange(L)[None, :] + np.arange(n)[:, None]             # (n, L)
+        last = z[idx[:, -1]][:, None, :]                                # (n, 1, k)
+        inputs = np.concatenate([z[idx] - last, c[idx]], axis=2)        # (n, L, k + c)
+        targets = z[idx[:, -1:] + 1 + np.arange(H)[None, :]] - last     # (n, H, k)
+        return inputs, targets
+
+    # -- forecasting -----------------------------------------------------------------------------------
+
+    def _forecast(self, s: _series.Series, h: int, coverage: float):
+        if h != self.horizon:
+            raise ValueError(f"this forecaster was fitted for horizon = {self.horizon}, got horizon = {h}; "
+                             "fit another with that horizon")
+        if s.n < self.lookback:
+            raise ValueError(f"predict: y has {s.n} steps, fewer than lookback = {self.lookback}")
+        if self.head == "quantile" and abs(coverage - self.coverage) > 1e-9:
+            raise ValueError(f"a quantile head gives the {self.coverage:.0%} interval it was trained for, not "
+                             f"{coverage:.0%}; fit with coverage={coverage} or use head='gaussian'")
+        z, c = self._scaled(s)
+        last = z[-1]
+        window = np.concatenate([z[-self.lookback:] - last, c[-self.lookback:]], axis=1)[None]
+        point, lower, upper = (v[0] for v in self._scaled_forecast(window, coverage, self.calibration_))
+        return tuple(self._unscale(v + last) for v in (point, lower, upper))
+
+    def _forecast_from(self, full: _series.Series, origins: list[int], h: int, coverage: float):
+        if h != self.horizon:
+            raise ValueError(f"this forecaster was fitted for horizon = {self.horizon}, got horizon = {h}")
+        z, c = self._scaled(full)
+        o = np.asarray(origins)
+        if o.min() < self.lookback:
+            raise ValueError(f"an origin at step {o.min()} has fewer than lookback = {self.lookback} steps before it")
+        idx = o[:, None] - self.lookback + np.arange(self.lookback)[None, :]      # (O, L)
+        last = z[o - 1][:, None, :]                                                # (O, 1, k)
+        windows = np.concatenate([z[idx] - last, c[idx]], axis=2)
+        outs = [self._scaled_forecast(windows[i: i + 4096], coverage, self.calibration_)
+                for i in range(0, len(windows), 4096)]
+        return tuple(self._unscale(np.concatenate([p[j] for p in outs]) + last) for j in range(3))
+
+    def _scaled_forecast(self, windows: np.ndarray, coverage: float, calibration: float):
+        """Point, lower and upper (N, H, k) relative to each window's last value, in scaled units;
+        ``calibration`` (one value per horizon step) widens the spread (gaussian: a factor) or the
+        interval (quantile: an offset)."""
+        x = torch.from_numpy(windows.astype(np.float32))
+        with torch.no_grad():
+            outs = np.stack([net(x).double().numpy() for net in self.nets_])     # (M, N, H, k, P)
+        if self.head == "gaussian":
+            means, sigmas = outs[..., 0], np.logaddexp(0, outs[..., 1]) + 1e-3
+            mean = means.mean(0)
+            sd = np.sqrt(np.maximum((sigmas ** 2 + means ** 2).mean(0) - mean ** 2, 0))   # the mixture's spread
+            spread = z_of(coverage) * sd * np.asarray(calibration)[:, None]
+            return mean, mean - spread, mean + spread
+        q = np.sort(outs.mean(0), axis=-1)                                         # kept ordered
+        widen = np.asarray(calibration)[:, None]
+        return q[..., 1], q[..., 0] - widen, q[..., 2] + widen
+
+    def _calibrate(self, windows: np.ndarray, targets: np.ndarray) -> list[float]:
+        """Split-conformal calibration on the validation windows (the last ``val_fraction``), one
+        value per horizon step: the Gaussian spread's factor, or the quantile interval's widening,
+        that puts ``coverage`` of the held-out targets inside (1 / 0 when there are no validation
+        windows or ``calibrate=False``)."""
+        neutral = 1.0 if self.head == "gaussian" else 0.0
+        n_val = int(round(len(windows) * self.val_fraction)) if len(windows) * self.val_fraction >= 1 else 0
+        if not self.calibrate or n_val == 0:
+            return [neutral] * self.horizon
+        w, t = windows[-n_val:], targets[-n_val:]
+        point, lower, upper = self._scaled_forecast(w, self.coverage, np.full(self.horizon, neutral))
+        if self.head == "gaussian":
+            score = np.abs(t - point) / np.maximum((upper - lower) / 2, 1e-12)
+        else:
+            score = np.maximum(lower - t, t - upper)
+        score = score.transpose(1, 0, 2).reshape(self.horizon, -1)                # (H, windows x targets)
+        n = score.shape[1]
+        level = min(1.0, math.ceil((n + 1) * self.coverage) / n)
+        return [float(v) for v in np.quantile(score, level, axis=1, method="higher")]
+
+    def _unscale(self, z: np.ndarray) -> np.ndarray:
+        v = z * self.y_std_ + self.y_mean_
+        return _TRANSFORMS[self.transform_][1](v)
+
+    def _forward(self, y: np.ndarray, where: str) -> np.ndarray:
+        function, _, domain, words = _TRANSFORMS[self.transform_]
+        if not np.all(domain(y)):
+            raise ValueError(f"{where}: transform {self.transform_!r} needs {words} targets, got a minimum of "
+                             f"{np.nanmin(y):.6g}; use transform='none'")
+        return function(y)
+
+    # -- saving ----------------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted forecaster (weights, parameters, scaling, the series' last lookback steps)
+        to one safetensors file, atomically; ``LSTMForecaster.load(path)`` reads it back."""
+        if not hasattr(self, "nets_"):
+            raise RuntimeError("this LSTMForecaster is not fitted yet: call fit(y) first")
+        s = self.series_
+        tail = s.head(s.n)
+        keep = slice(max(0, s.n - self.lookback), s.n)
+        tensors = {f"model{m}": dict(net.state_dict()) for m, net in enumerate(self.nets_)}
+        tensors["series"] = {"y": torch.from_numpy(tail.y[keep].copy()), "x": torch.from_numpy(tail.x[keep].copy())}
+        meta = {"forecaster": {"class": "LSTMForecaster", "params": self.get_params()},
+                "fitted": {"transform": self.transform_, "y_mean": self.y_mean_.tolist(), "y_std": self.y_std_.tolist(),
+                           "x_mean": self.x_mean_.tolist(), "x_std": self.x_std_.tolist(), "season": self.season_,
+                           "features": int(self.nets_[0].lstm.input_size), "windows": self.windows_,
+                           "calibration": self.calibration_},
+                "series": _index_meta(s, keep), "history": self.history_}
+        save(path, Checkpoint(tensors, meta))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LSTMForecaster":
+        ckpt = load(path)
+        info = ckpt.meta.get("forecaster")
+        if not isinstance(info, dict) or info.get("class") != "LSTMForecaster":
+            raise ValueError(f"{str(path)!r} is an lstmkit checkpoint but not a saved LSTMForecaster "
+                             "(it holds no 'forecaster' entry); was it written by LSTMForecaster.save?")
+        params = {k: v for k, v in info["params"].items() if k in cls.PARAMS}
+        self = cls(**params)
+        fitted = ckpt.meta["fitted"]
+        self.transform_ = fitted["transform"]
+        self.y_mean_, self.y_std_ = np.array(fitted["y_mean"]), np.array(fitted["y_std"])
+        self.x_mean_, self.x_std_ = np.array(fitted["x_mean"]), np.array(fitted["x_std"])
+        self.season_, self.windows_ = fitted["season"], fitted["windows"]
+        self.calibration_ = fitted["calibration"]
+        self.history_ = ckpt.meta.get("history", [])
+        self.series_ = _series_from_meta(ckpt.meta["series"], ckpt.tensors["series"])
+        self.series_list_, self.many_ = [self.series_], False
+        k = self.series_.y.shape[1]
+        self.n_features_in_ = k + self.series_.x.shape[1]
+        self.nets_ = []
+        for m in range(self.n_models):
+            net = _Net(fitted["features"], k, self.horizon, self._outputs(), self.hidden_size, self.num_layers,
+                       self.dropout, self.cell)
+            from ..train.trainer import _load_weights
+            _load_weights(net, ckpt.tensors.get(f"model{m}", {}), str(path))
+            net.eval()
+            self.nets_.append(net)
+        return self
+
+
+def _std(a: np.ndarray) -> np.ndarray:
+    sd = a.std(0)
+    return np.where(sd > 0, sd, 1.0)
+
+
+def _index_meta(s: _series.Series, keep: slice) -> dict[str, Any]:
+    meta: dict[str, Any] = {"names": s.names, "x_names": s.x_names, "univariate": s.univariate, "kind": "none"}
+    if s.index is not None:
+        idx = s.index[keep]
+        if isinstance(idx, pd.PeriodIndex):
+            meta.update(kind="period", freq=idx.freqstr, values=[str(p) for p in idx])
+        elif isinstance(idx, pd.DatetimeIndex):
+            meta.update(kind="datetime", freq=idx.freqstr, values=[t.isoformat() for t in idx])
+        else:
+            meta.update(kind="range", values=[int(v) for v in idx])
+        meta["index_name"] = s.index.name
+    return meta
+
+
+def _series_from_meta(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> _series.Series:
+    kind = meta["kind"]
+    if kind == "period":
+        index: pd.Index | None = pd.PeriodIndex(meta["values"], freq=meta["freq"], name=meta.get("index_name"))
+    elif kind == "datetime":
+        index = pd.DatetimeIndex(pd.to_datetime(meta["values"]), freq=meta["freq"], name=meta.get("index_name"))
+    elif kind == "range":
+        index = pd.Index(meta["values"], name=meta.get("index_name"))
+    else:
+        index = None
+    return _series.Series(tensors["y"].numpy().astype(np.float64), tensors["x"].numpy().astype(np.float64), index,
+                          meta["names"], meta["x_names"], meta["univariate"])
+
+
+__all__ = ["LSTMForecaster"]
