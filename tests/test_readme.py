@@ -29,3 +29,23 @@ def test_readme_parallel_example_runs():
     exec(compile("import torch, lstmkit\n" + block, "README.md", "exec"), namespace)
     assert tuple(namespace["out"].shape) == (16, 100, 1, 4)
     assert namespace["pair"].num_networks == 2 and namespace["pair"].networks[0] is namespace["net_a"]
+
+
+def _block(marker: str) -> str:
+    return next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S) if marker in b)
+
+
+def test_readme_trainer_example_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(_block("TrainConfig("), "README.md", "exec"), namespace)
+    assert namespace["result"].epochs >= 1 and (tmp_path / "runs" / "demo" / "checkpoint.safetensors").is_file()
+
+
+def test_readme_forecast_example_runs(capsys):
+    namespace: dict = {}
+    exec(compile(_block("LSTMForecaster("), "README.md", "exec"), namespace)
+    forecast = namespace["model"].predict()
+    assert str(forecast.index[0]) == "1959-01" and str(forecast.index[-1]) == "1960-12"
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("LSTM", "naive", "seasonal naive", "ETS", "ARIMA"))

@@ -37,9 +37,16 @@ def plot_forecast(y: Any, forecast: Any, interval: Any, path: str | Path, *, tit
             if origin >= len(series) - keep:
                 ax.plot(idx, g["forecast"].to_numpy()[: len(idx)], color="tab:orange", lw=1, ls=":",
                         label="backtest forecasts" if i == 0 else None)
+    elif backtest is not None and len(backtest):        # rolling one-step forecasts: the shown stretch
+        first = backtest[backtest["step"] == 1]
+        first = first[first["origin"] >= len(series) - keep]
+        at = x(series.index[first["origin"].to_numpy()])
+        ax.fill_between(at, first["lower"].to_numpy(), first["upper"].to_numpy(), color="tab:orange", alpha=0.2)
+        ax.plot(at, first["forecast"].to_numpy(), color="tab:orange", lw=1, ls=":", label="backtest, one step ahead")
     ax.fill_between(x(point.index), np.asarray(lower), np.asarray(upper), color="tab:blue", alpha=0.25,
                     label="interval")
-    ax.plot(x(point.index), point.to_numpy(), color="tab:blue", lw=1.5, label="forecast")
+    ax.plot(x(point.index), point.to_numpy(), color="tab:blue", lw=1.5, marker="o" if len(point) == 1 else None,
+            ms=4, label="forecast")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()

@@ -6,6 +6,7 @@ timestamps, an irregular frequency without ``freq=``, NaN without ``impute=``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +126,9 @@ def _regular(name: str, frame: pd.DataFrame, freq: str | None) -> pd.DataFrame:
             raise ValueError(f"{name}: freq={freq!r} is not a pandas frequency ({err})") from None
         return frame
     if index.freq is None:
-        inferred = pd.infer_freq(index) if len(index) >= 3 else None
+        with warnings.catch_warnings():      # pandas 3 warns that it will return an offset, not a string
+            warnings.simplefilter("ignore")
+            inferred = pd.infer_freq(index) if len(index) >= 3 else None
         if inferred is None:
             raise ValueError(f"{name}: the timestamps have no regular frequency (gaps or uneven steps); pass freq= "
                              "(e.g. freq='h'): missing steps then become NaN, filled if impute= is given")
@@ -134,11 +137,11 @@ def _regular(name: str, frame: pd.DataFrame, freq: str | None) -> pd.DataFrame:
 
 
 def _numeric(name: str, frame: pd.DataFrame) -> np.ndarray:
-    bad = [str(c) for c in frame.columns if not (pd.api.types.is_numeric_dtype(frame[c]) or
-                                                 pd.api.types.is_bool_dtype(frame[c]))]
+    bad = [c for c in frame.columns if not (pd.api.types.is_numeric_dtype(frame[c]) or
+                                            pd.api.types.is_bool_dtype(frame[c]))]
     if bad:
-        raise TypeError(f"{name}: column(s) {bad} are not numeric (dtypes {[str(frame[c].dtype) for c in bad]}); "
-                        "convert them or encode categories (pd.get_dummies)")
+        raise TypeError(f"{name}: column(s) {[str(c) for c in bad]} are not numeric (dtypes "
+                        f"{[str(frame[c].dtype) for c in bad]}); convert them or encode categories (pd.get_dummies)")
     return frame.to_numpy(dtype=np.float64)
 
 
