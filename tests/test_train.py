@@ -177,12 +177,16 @@ def streams(B=4, N=24):
     return x, torch.cumsum(x, 1) * 0.2
 
 
+def twins(seed: int) -> tuple[Stream, Stream]:
+    torch.manual_seed(seed)
+    a = Stream()
+    torch.manual_seed(seed)
+    return a, Stream()
+
+
 def test_tbptt_k1_equals_k2_carries_the_detached_state_across_chunks():
     x, y = streams()
-    torch.manual_seed(2)
-    ours = Stream()
-    torch.manual_seed(2)
-    ref = Stream()
+    ours, ref = twins(2)
     Trainer(ours, epochs=2, batch_size=2, lr=0.1, optimizer="sgd", clip=None, shuffle=False, tbptt=(6, 6),
             progress=False).fit((x, y))
     opt = torch.optim.SGD(ref.parameters(), lr=0.1)
@@ -202,10 +206,7 @@ def test_tbptt_k2_reaches_back_over_earlier_steps():
     # with k2 = 3 k1 and 3 chunks every update's window starts at step 0: each update is the exact
     # gradient of its chunk's loss through the whole stream so far, with the current weights
     x, y = streams(B=2, N=12)
-    torch.manual_seed(3)
-    ours = Stream()
-    torch.manual_seed(3)
-    ref = Stream()
+    ours, ref = twins(3)
     Trainer(ours, epochs=1, batch_size=2, lr=0.1, optimizer="sgd", clip=None, shuffle=False, tbptt=(4, 12),
             progress=False).fit((x, y))
     opt = torch.optim.SGD(ref.parameters(), lr=0.1)
@@ -220,6 +221,25 @@ def test_tbptt_k2_reaches_back_over_earlier_steps():
     Trainer(plain, epochs=1, batch_size=2, lr=0.1, optimizer="sgd", clip=None, shuffle=False, tbptt=(4, 4),
             progress=False).fit((x, y))
     assert not same(plain, ours)
+
+
+def test_tbptt_k2_gradients_are_truncated_k2_steps_back():
+    # with lr = 0 the weights never change, so the carried state is the exact state: each update's
+    # gradient is that of its chunk's loss through the k2 steps before the chunk's end, the state
+    # there detached (computed here from scratch for every update)
+    x, y = streams(B=2, N=16)
+    ours, ref = twins(4)
+    result = Trainer(ours, epochs=1, batch_size=2, lr=0.0, optimizer="sgd", clip=None, shuffle=False, tbptt=(4, 8),
+                     progress=False).fit((x, y))
+    norms = []
+    for t0 in range(0, 16, 4):
+        start = max(0, t0 - 4)
+        state = None if start == 0 else tuple(s.detach() for s in ref(x[:, :start])[1])
+        pred, _ = ref(x[:, start: t0 + 4], state)
+        ref.zero_grad()
+        nn.functional.mse_loss(pred[:, t0 - start:], y[:, t0: t0 + 4]).backward()
+        norms.append(torch.sqrt(sum((p.grad ** 2).sum() for p in ref.parameters())).item())
+    assert result.history[0]["grad_norm"] == pytest.approx(np.mean(norms), rel=1e-5)
 
 
 def test_tbptt_validation_splits_the_time_axis():

@@ -61,9 +61,18 @@ class SeasonalNaive(Forecaster):
 
 
 class _Statsmodels(Forecaster):
-    """Fits one model per target column; ``_candidates`` lists the specifications tried."""
+    """Fits one model per target column; ``_candidates`` lists the specifications tried. The
+    candidates' convergence warnings are silenced: the AIC judges them."""
+
+    def _fit_one(self, data, spec):
+        return self._model(data, spec).fit(disp=False)
 
     def _fit(self, s: Series) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._fit_quietly(s)
+
+    def _fit_quietly(self, s: Series) -> None:
         self.fits_ = []
         for j in range(s.y.shape[1]):
             col = s.y[:, j]
@@ -84,6 +93,11 @@ class _Statsmodels(Forecaster):
             self.fits_.append(best[1:])
 
     def _forecast(self, s: Series, h: int, coverage: float):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._forecast_quietly(s, h, coverage)
+
+    def _forecast_quietly(self, s: Series, h: int, coverage: float):
         points, lowers, uppers = [], [], []
         for j, (log, spec, res) in enumerate(self.fits_):
             if s is not self.series_:
@@ -117,28 +131,19 @@ class ETS(_Statsmodels):
                     yield (error, trend, seasonal)
 
     def _model(self, data, spec):
+        import pandas as pd
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
         error, trend, seasonal = spec
         if (error == "mul" or seasonal == "mul") and np.any(data <= 0):
             raise ValueError("multiplicative components need positive data")
-        import pandas as pd
         return ETSModel(pd.Series(data), error=error, trend=trend, damped_trend=trend is not None, seasonal=seasonal,
                         seasonal_periods=self.season_ if seasonal else None)
 
-    def _fit_one(self, data, spec):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self._model(data, spec).fit(disp=False)
-
     def _refilter(self, res, data, spec):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self._model(data, spec).smooth(res.params)
+        return self._model(data, spec).smooth(res.params)
 
     def _predict(self, res, h, coverage):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = res.get_prediction(start=res.nobs, end=res.nobs + h - 1).summary_frame(alpha=1 - coverage)
+        frame = res.get_prediction(start=res.nobs, end=res.nobs + h - 1).summary_frame(alpha=1 - coverage)
         return (np.asarray(frame["mean"], dtype=float), np.asarray(frame["pi_lower"], dtype=float),
                 np.asarray(frame["pi_upper"], dtype=float))
 
@@ -163,21 +168,12 @@ class ARIMA(_Statsmodels):
         trend = "c" if seasonal == (0, 0, 0, 0) else "n"      # a drift for the non-seasonal models
         return SARIMAX(data, order=order, seasonal_order=seasonal, trend=trend)
 
-    def _fit_one(self, data, spec):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self._model(data, spec).fit(disp=False)
-
     def _refilter(self, res, data, spec):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return res.apply(data)
+        return res.apply(data)
 
     def _predict(self, res, h, coverage):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fc = res.get_forecast(h)
-            ci = np.asarray(fc.conf_int(alpha=1 - coverage))
+        fc = res.get_forecast(h)
+        ci = np.asarray(fc.conf_int(alpha=1 - coverage))
         return np.asarray(fc.predicted_mean), ci[:, 0], ci[:, 1]
 
 
