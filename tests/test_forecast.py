@@ -135,6 +135,17 @@ def test_numpy_multivariate_covariates_and_several_series():
     assert len(out) == 2 and str(out[1].index[0]) == "1994-03"
 
 
+def test_no_validation_target_is_a_training_target():
+    f = LSTMForecaster(horizon=3, lookback=4, val_fraction=0.2)
+    n_val, gap = f._split(20)
+    assert (n_val, gap) == (4, 2)
+    train = range(20 - n_val - gap)                       # window i's targets are the steps i + 4 ... i + 6
+    last_train_target = max(train) + 4 + 2
+    first_val_target = (20 - n_val) + 4
+    assert last_train_target < first_val_target
+    assert f._split(5) == (0, 0)                          # too few windows: nothing held out
+
+
 def test_quantile_head_gives_its_own_coverage_only():
     f = LSTMForecaster(horizon=2, lookback=8, head="quantile", coverage=0.8, **FAST).fit(sine(60))
     iv = f.predict_interval(coverage=0.8)

@@ -65,7 +65,8 @@ class LSTMForecaster(Forecaster):
     series), "log1p" (non-negative), "none", or "auto" (log1p when no target value is negative).
 
     Training (``lstmkit.train``): ``epochs``, ``batch_size``, ``lr`` (Adam), ``patience`` epochs
-    of early stopping on the last ``val_fraction`` of the windows, ``seed``; ``checkpoint_dir``
+    of early stopping on the last ``val_fraction`` of each series' windows (the horizon - 1 windows
+    before them are left out, so that no validation target is a training target), ``seed``; ``checkpoint_dir``
     keeps the trainer's checkpoints (``fit(..., resume=True)`` continues a killed fit).
     ``calibrate``: widen (or narrow) the intervals so that ``coverage`` of the validation windows'
     targets fall inside them (split conformal prediction). ``impute`` ("interpolate", "ffill") fills NaN, which are an error otherwise; ``freq`` sets the
@@ -125,7 +126,7 @@ class LSTMForecaster(Forecaster):
         self.season_ = _series.season_of(series[0], self.season)
         self.n_features_in_ = series[0].y.shape[1] + series[0].x.shape[1]
         self._fit_scaling(series)
-        inputs, targets = [], []
+        parts: dict[str, list[np.ndarray]] = {"x": [], "t": [], "vx": [], "vt": []}
         for i, s in enumerate(series):
             need = self.lookback + self.horizon
             if s.n < need:
@@ -133,11 +134,13 @@ class LSTMForecaster(Forecaster):
                                  f"lookback + horizon = {self.lookback} + {self.horizon} = {need}; use a longer series "
                                  "or a smaller lookback or horizon")
             a, b = self._windows(s)
-            inputs.append(a)
-            targets.append(b)
-        x = np.concatenate(inputs)
-        t = np.concatenate(targets)
-        self.windows_ = len(x)
+            n_val, gap = self._split(len(a))
+            parts["x"].append(a[: len(a) - n_val - gap])
+            parts["t"].append(b[: len(a) - n_val - gap])
+            parts["vx"].append(a[len(a) - n_val:])
+            parts["vt"].append(b[len(a) - n_val:])
+        x, t, vx, vt = (np.concatenate(parts[key]).astype(np.float32) for key in ("x", "t", "vx", "vt"))
+        self.windows_ = len(x) + len(vx)
         self.nets_ = []
         self.history_ = []
         k = series[0].y.shape[1]
@@ -146,16 +149,24 @@ class LSTMForecaster(Forecaster):
             net = _Net(x.shape[2], k, self.horizon, self._outputs(), self.hidden_size, self.num_layers, self.dropout,
                        self.cell)
             folder = None if self.checkpoint_dir is None else str(Path(self.checkpoint_dir) / f"model{m}")
-            val = self.val_fraction if len(x) * self.val_fraction >= 1 else 0.0
             config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, clip=1.0,
-                                 val_fraction=val, patience=self.patience if val else None, seed=self.seed + m,
+                                 patience=self.patience if len(vx) else None, seed=self.seed + m,
                                  checkpoint_dir=folder, progress=self.progress, log_every=10 ** 9)
-            result = Trainer(net, config, loss=self._loss).fit((x.astype(np.float32), t.astype(np.float32)),
-                                                                resume=resume)
+            result = Trainer(net, config, loss=self._loss).fit((x, t), (vx, vt) if len(vx) else None, resume=resume)
             net.eval()
             self.nets_.append(net)
             self.history_.append(result.history)
-        self.calibration_ = self._calibrate(x, t)
+        self.calibration_ = self._calibrate(vx, vt)
+
+    def _split(self, windows: int) -> tuple[int, int]:
+        """(validation windows, purged windows) of a series' ``windows``: the last ``val_fraction``
+        are held out, and the horizon - 1 windows before them are dropped, so that no validation
+        target was also a training target."""
+        n_val = int(round(windows * self.val_fraction))
+        gap = self.horizon - 1
+        if n_val == 0 or windows - n_val - gap < max(2, n_val):
+            return 0, 0                       # too few windows to hold any out
+        return n_val, gap
 
     def _check_params(self) -> None:
         check_int("horizon", self.horizon, minimum=1)
@@ -263,20 +274,17 @@ class LSTMForecaster(Forecaster):
         return q[..., 1], q[..., 0] - widen, q[..., 2] + widen
 
     def _calibrate(self, windows: np.ndarray, targets: np.ndarray) -> list[float]:
-        """Split-conformal calibration on the validation windows (the last ``val_fraction``), one
-        value per horizon step: the Gaussian spread's factor, or the quantile interval's widening,
-        that puts ``coverage`` of the held-out targets inside (1 / 0 when there are no validation
-        windows or ``calibrate=False``)."""
+        """Split-conformal calibration on the validation windows, one value per horizon step: the
+        Gaussian spread's factor, or the quantile interval's widening, that puts ``coverage`` of the
+        held-out targets inside (1 / 0 when there are no validation windows or ``calibrate=False``)."""
         neutral = 1.0 if self.head == "gaussian" else 0.0
-        n_val = int(round(len(windows) * self.val_fraction)) if len(windows) * self.val_fraction >= 1 else 0
-        if not self.calibrate or n_val == 0:
+        if not self.calibrate or len(windows) == 0:
             return [neutral] * self.horizon
-        w, t = windows[-n_val:], targets[-n_val:]
-        point, lower, upper = self._scaled_forecast(w, self.coverage, np.full(self.horizon, neutral))
+        point, lower, upper = self._scaled_forecast(windows, self.coverage, np.full(self.horizon, neutral))
         if self.head == "gaussian":
-            score = np.abs(t - point) / np.maximum((upper - lower) / 2, 1e-12)
+            score = np.abs(targets - point) / np.maximum((upper - lower) / 2, 1e-12)
         else:
-            score = np.maximum(lower - t, t - upper)
+            score = np.maximum(lower - targets, targets - upper)
         score = score.transpose(1, 0, 2).reshape(self.horizon, -1)                # (H, windows x targets)
         n = score.shape[1]
         level = min(1.0, math.ceil((n + 1) * self.coverage) / n)
