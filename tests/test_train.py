@@ -483,3 +483,28 @@ def test_resume_without_a_checkpoint_starts_a_new_run(tmp_path, capsys):
     Trainer(b, epochs=1, batch_size=8, checkpoint_dir=str(tmp_path / "new")).fit((x, y), resume=True)
     assert same(a, b) and "starting a new run" in capsys.readouterr().err
     assert math.isfinite(Trainer(b, batch_size=8).evaluate((x, y)))
+
+
+def test_tensorboard_scalars_when_installed(tmp_path):
+    pytest.importorskip("tensorboard")
+    x, y = data()
+    Trainer(model(), epochs=2, batch_size=8, checkpoint_dir=str(tmp_path), tensorboard=True, progress=False,
+            val_fraction=0.2).fit((x, y))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("val_loss")] == [4, 8]
+
+
+def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, monkeypatch):
+    import builtins
+    real = builtins.__import__
+
+    def no_tensorboard(name, *args, **kwargs):
+        if name.startswith("torch.utils.tensorboard") or name.startswith("tensorboard"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    with pytest.raises(ImportError, match="tensorboard=True needs the tensorboard package: pip install tensorboard"):
+        Trainer(model(), epochs=1, checkpoint_dir=str(tmp_path), tensorboard=True, progress=False).fit(data())
