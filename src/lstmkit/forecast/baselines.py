@@ -12,6 +12,11 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
+# Imported here, not inside the fits: statsmodels' first import re-enables its ConvergenceWarning
+# ("always"), which would undo the silencing of the candidate fits below.
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from .base import Forecaster, z_of
 from .series import Series
@@ -131,8 +136,6 @@ class ETS(_Statsmodels):
                     yield (error, trend, seasonal)
 
     def _model(self, data, spec):
-        import pandas as pd
-        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
         error, trend, seasonal = spec
         if (error == "mul" or seasonal == "mul") and np.any(data <= 0):
             raise ValueError("multiplicative components need positive data")
@@ -163,7 +166,6 @@ class ARIMA(_Statsmodels):
                 yield (order, s)
 
     def _model(self, data, spec):
-        from statsmodels.tsa.statespace.sarimax import SARIMAX
         order, seasonal = spec
         trend = "c" if seasonal == (0, 0, 0, 0) else "n"      # a drift for the non-seasonal models
         return SARIMAX(data, order=order, seasonal_order=seasonal, trend=trend)
