@@ -22,7 +22,7 @@ import lstmkit
 from lstmkit.train import (CheckpointError, NonFiniteLossError, TrainConfig, Trainer, fit, load, load_weights)
 from lstmkit.train.checkpoint import write_atomic
 from lstmkit.train.monitor import Progress
-from lstmkit.train.trainer import _lr_factor
+from lstmkit.train.optim import lr_factor as _lr_factor
 
 SCRIPT = Path(__file__).with_name("train_script.py")
 

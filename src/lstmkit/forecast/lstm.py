@@ -20,7 +20,7 @@ from torch import nn
 from .._checks import check_float, check_int
 from ..layer import LSTM
 from ..train import TrainConfig, Trainer
-from ..train.checkpoint import Checkpoint, load, save
+from ..train.checkpoint import Checkpoint, load, load_state, save
 from . import series as _series
 from .base import Forecaster, z_of
 
@@ -345,8 +345,7 @@ class LSTMForecaster(Forecaster):
         for m in range(self.n_models):
             net = _Net(fitted["features"], k, self.horizon, self._outputs(), self.hidden_size, self.num_layers,
                        self.dropout, self.cell)
-            from ..train.trainer import _load_weights
-            _load_weights(net, ckpt.tensors.get(f"model{m}", {}), str(path))
+            load_state(net, ckpt.tensors.get(f"model{m}", {}), str(path))
             net.eval()
             self.nets_.append(net)
         return self

@@ -3,7 +3,8 @@ that resume exactly, truncated BPTT for long streams, and data parallelism under
 
 from .checkpoint import Checkpoint, CheckpointError, load, save
 from .config import TrainConfig
-from .trainer import CHECKPOINT, FitResult, NonFiniteLossError, Trainer, fit, load_weights
+from .checkpoint import load_weights
+from .trainer import CHECKPOINT, FitResult, NonFiniteLossError, Trainer, fit
 
 __all__ = ["CHECKPOINT", "Checkpoint", "CheckpointError", "FitResult", "NonFiniteLossError", "TrainConfig",
            "Trainer", "fit", "load", "load_weights", "save"]

@@ -155,3 +155,24 @@ def optimizer_from_checkpoint(optimizer: torch.optim.Optimizer, tensors: dict[st
         state.setdefault(int(index), {}).update(values)
     groups = [dict(g, betas=tuple(g["betas"])) if "betas" in g else g for g in meta["param_groups"]]
     optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def load_state(module: torch.nn.Module, tensors: dict[str, torch.Tensor], where: str) -> None:
+    """Load ``tensors`` into ``module``; a ValueError naming every missing, unexpected or misshapen one."""
+    own = module.state_dict()
+    missing, extra = sorted(set(own) - set(tensors)), sorted(set(tensors) - set(own))
+    wrong = [f"{k}: {tuple(tensors[k].shape)} in the file, {tuple(own[k].shape)} in the model"
+             for k in own if k in tensors and tensors[k].shape != own[k].shape]
+    if missing or extra or wrong:
+        parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {extra}"] if extra else []) + wrong
+        raise ValueError(f"the weights in {where!r} do not fit this model ({'; '.join(parts)})")
+    module.load_state_dict(tensors)
+
+
+def load_weights(model: torch.nn.Module, path: str | Path, *, best: bool = False) -> dict[str, Any]:
+    """Load a checkpoint's weights (``best=True``: the best validation epoch's) into ``model``;
+    return the checkpoint's metadata (its ``config``, ``state`` and ``model_config``)."""
+    ckpt = load(path)
+    group = "best" if best and "best" in ckpt.tensors else "model"
+    load_state(model, ckpt.tensors.get(group, {}), str(path))
+    return ckpt.meta

@@ -12,8 +12,9 @@ import torch
 from torch import Tensor, nn
 
 from . import distributed as dist
-from .checkpoint import (Checkpoint, CheckpointError, load, optimizer_from_checkpoint, optimizer_to_checkpoint, save,
-                         write_atomic)
+from .checkpoint import (Checkpoint, CheckpointError, load, load_state, optimizer_from_checkpoint,
+                         optimizer_to_checkpoint, save, write_atomic)
+from .optim import lr_factor, make_optimizer
 from .config import TrainConfig
 from .data import Items, batches, detach_state, flatten_state, unflatten_state
 from .monitor import MetricsLog, Progress
@@ -125,7 +126,7 @@ class _Run:
         self.module = trainer.model
         self.rank, self.world = dist.rank(), dist.world()
         self.net: nn.Module = self.module
-        self.optimizer = _optimizer(self.cfg, trainer.params)
+        self.optimizer = make_optimizer(self.cfg, trainer.params)
         self.base_lrs = [g["lr"] for g in self.optimizer.param_groups]
         self.epoch, self.batch, self.step = 0, 0, 0
         self.sums = [0.0, 0.0, 0.0, 0.0]                 # loss·n, n, grad norm, updates (this epoch)
@@ -293,7 +294,7 @@ class _Run:
                                  "Lower the learning rate, clip the gradient (clip=1.0) or check the data for NaN/inf")
 
     def _set_lr(self) -> float:
-        factor = _lr_factor(self.cfg, self.step, self.epoch, self.total_steps) * self.plateau_scale
+        factor = lr_factor(self.cfg, self.step, self.epoch, self.total_steps) * self.plateau_scale
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):
             group["lr"] = base * factor
         return self.base_lrs[0] * factor
@@ -417,7 +418,7 @@ class _Run:
                 raise ValueError(f"cannot resume {str(path)!r}: its {name} data were {state[name]}, these are {mine}")
         if state["world"] != self.world:
             raise ValueError(f"cannot resume {str(path)!r}: it ran on {state['world']} process(es), this on {self.world}")
-        _load_weights(self.module, ckpt.tensors.get("model", {}), str(path))
+        load_state(self.module, ckpt.tensors.get("model", {}), str(path))
         optimizer_from_checkpoint(self.optimizer, ckpt.tensors.get("optim", {}), ckpt.meta["optim"])
         torch.set_rng_state(ckpt.tensors["rng"][f"torch{self.rank}"])
         for key in ("epoch", "batch", "step", "sums", "history", "best_loss", "best_epoch", "bad_epochs",
@@ -427,49 +428,6 @@ class _Run:
         carry = ckpt.tensors.get("carry", {})
         self.carry = unflatten_state([carry[str(i)].to(self.t.device) for i in range(len(carry))], state["carry"])
         return bool(state["finished"])
-
-
-def _load_weights(module: nn.Module, tensors: dict[str, Tensor], where: str) -> None:
-    own = module.state_dict()
-    missing, extra = sorted(set(own) - set(tensors)), sorted(set(tensors) - set(own))
-    wrong = [f"{k}: {tuple(tensors[k].shape)} in the file, {tuple(own[k].shape)} in the model"
-             for k in own if k in tensors and tensors[k].shape != own[k].shape]
-    if missing or extra or wrong:
-        parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {extra}"] if extra else []) + wrong
-        raise ValueError(f"the weights in {where!r} do not fit this model ({'; '.join(parts)})")
-    module.load_state_dict(tensors)
-
-
-def load_weights(model: nn.Module, path: str | Path, *, best: bool = False) -> dict[str, Any]:
-    """Load a checkpoint's weights (``best=True``: the best validation epoch's) into ``model``;
-    return the checkpoint's metadata (its ``config``, ``state`` and ``model_config``)."""
-    ckpt = load(path)
-    group = "best" if best and "best" in ckpt.tensors else "model"
-    _load_weights(model, ckpt.tensors.get(group, {}), str(path))
-    return ckpt.meta
-
-
-def _optimizer(cfg: TrainConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    return kind(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-
-def _lr_factor(cfg: TrainConfig, step: int, epoch: int, total: int) -> float:
-    """The schedule's multiplier of the base learning rate for update ``step`` (0-based)."""
-    warm = min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
-    span = max(1, total - cfg.warmup_steps)
-    done = min(max(0, step - cfg.warmup_steps), span)
-    if cfg.schedule == "cosine":
-        shape = 0.5 * (1.0 + math.cos(math.pi * done / span))
-    elif cfg.schedule == "linear":
-        shape = 1.0 - done / span
-    elif cfg.schedule == "step":
-        shape = cfg.lr_gamma ** (epoch // cfg.lr_step_epochs)
-    else:
-        shape = 1.0
-    return warm * shape
 
 
 def fit(model: nn.Module, train: Any, val: Any = None, *, resume: bool = False, loss: Any = None,
