@@ -146,6 +146,44 @@ def test_no_validation_target_is_a_training_target():
     assert f._split(4) == (0, 0)                          # too few windows: nothing held out
 
 
+def test_calendar_features_by_hand():
+    from lstmkit.forecast.series import calendar
+    half_hours = pd.date_range("2000-06-05", periods=4, freq="6h")          # a Monday: 0h, 6h, 12h, 18h
+    expected = np.array([[0, 1, 0, 1], [1, 0, 0, 1], [0, -1, 0, 1], [-1, 0, 0, 1]], float)
+    assert np.allclose(calendar(half_hours), expected, atol=1e-12)
+    days = calendar(pd.date_range("2000-06-07", periods=2, freq="D"))        # Wednesday, Thursday: no time of day
+    assert np.allclose(days, [[np.sin(4 * np.pi / 7), np.cos(4 * np.pi / 7)], [np.sin(6 * np.pi / 7), np.cos(6 * np.pi / 7)]])
+    assert calendar(pd.period_range("2000-01", periods=5, freq="M")).shape == (5, 0)
+    assert calendar(None).shape == (0, 0)
+
+
+def test_calendar_inputs_tell_the_weekday_and_need_a_time_index_later():
+    index = pd.date_range("2021-01-04", periods=24 * 7 * 6, freq="h")
+    y = pd.Series(np.where(index.day_of_week >= 5, 1.0, 0.0) + 0.01 * np.arange(len(index)) % 1, index=index)
+    f = LSTMForecaster(horizon=1, lookback=6, transform="none", **FAST).fit(y)
+    assert f.nets_[0].lstm.input_size == 1 + 4                # the target, time of day, day of week
+    assert LSTMForecaster(horizon=1, lookback=6, calendar=False, **FAST).fit(y).nets_[0].lstm.input_size == 1
+    with pytest.raises(ValueError, match="fitted with 4 calendar features .* pass y with the same kind of DatetimeIndex"):
+        f.predict(y=y.to_numpy())
+
+
+@pytest.mark.parametrize("mode", ["absolute", "scaled"])
+def test_intervals_are_split_conformal_on_the_validation_windows(mode):
+    rng = np.random.default_rng(3)
+    y = pd.Series(rng.normal(size=200), index=pd.period_range("2000-01", periods=200, freq="M"))
+    f = LSTMForecaster(horizon=2, lookback=6, transform="none", calibrate=mode, **FAST).fit(y)
+    a, b = f._windows(f.series_)
+    n_val, _ = f._split(len(a))
+    point, lower, upper = f._scaled_forecast(a[-n_val:].astype(np.float32), 0.9, f.calibration_)
+    inside = ((b[-n_val:] >= lower - 1e-9) & (b[-n_val:] <= upper + 1e-9)).mean(0)[:, 0]   # the boundary point is in
+    target = np.ceil((n_val + 1) * 0.9) / n_val                # the conformal quantile's level, per step
+    assert np.all(inside >= target - 1e-9) and np.all(inside <= target + 2 / n_val)
+    width = (upper - lower)[:, :, 0]
+    assert np.allclose(width, width[0]) == (mode == "absolute")   # absolute: one width per step
+    with pytest.raises(ValueError, match="calibrate must be True, False or one of"):
+        LSTMForecaster(calibrate="wide").fit(y)
+
+
 def test_quantile_head_gives_its_own_coverage_only():
     f = LSTMForecaster(horizon=2, lookback=8, head="quantile", coverage=0.8, **FAST).fit(sine(60))
     iv = f.predict_interval(coverage=0.8)

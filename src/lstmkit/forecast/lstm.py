@@ -25,6 +25,7 @@ from . import series as _series
 from .base import Forecaster, z_of
 
 HEADS = ("gaussian", "quantile")
+CALIBRATIONS = ("absolute", "scaled", "none")
 TRANSFORMS = ("auto", "log", "log1p", "none")
 #: Each transform's function, inverse and domain (the targets must satisfy it).
 _TRANSFORMS = {"log": (np.log, np.exp, lambda v: v > 0, "positive"),
@@ -68,9 +69,18 @@ class LSTMForecaster(Forecaster):
     of early stopping on the last ``val_fraction`` of each series' windows (the horizon - 1 windows
     before them are left out, so that no validation target is a training target), ``seed``; ``checkpoint_dir``
     keeps the trainer's checkpoints (``fit(..., resume=True)`` continues a killed fit).
-    ``calibrate``: widen (or narrow) the intervals so that ``coverage`` of the validation windows'
-    targets fall inside them (split conformal prediction). ``impute`` ("interpolate", "ffill") fills NaN, which are an error otherwise; ``freq`` sets the
-    frequency of an index that has none (missing steps become NaN).
+    ``calibrate``: split conformal prediction on the validation windows (none of whose targets was
+    trained on), one width per horizon step: "absolute" (or True; the default) sets the interval
+    to the ``coverage`` quantile of the held-out absolute errors (in the scaled, transformed units,
+    so a log-transformed series gets intervals proportional to its level); "scaled" instead widens
+    or narrows the network's own Gaussian spread by the factor that puts ``coverage`` of them
+    inside (adapts to each window, but follows the network's in-sample spread, which tends to be
+    too narrow); False keeps the network's spread as it is. The quantile head is always calibrated
+    by the held-out errors beyond its quantiles (conformalised quantile regression) unless False.
+    ``calendar``: for a series with a time index of steps up to a day, add the time of day and the
+    day of the week of each step to the inputs. ``impute`` ("interpolate", "ffill") fills NaN,
+    which are an error otherwise; ``freq`` sets the frequency of an index that has none (missing
+    steps become NaN).
     """
 
     name = "LSTM"
@@ -80,17 +90,18 @@ class LSTMForecaster(Forecaster):
                  transform: str = "auto", n_models: int = 1, epochs: int = 200, batch_size: int = 32,
                  lr: float = 3e-3, patience: int | None = 30, val_fraction: float = 0.2, seed: int = 0,
                  season: int | None = None, freq: str | None = None, impute: str | None = None,
-                 calibrate: bool = True, checkpoint_dir: str | None = None, progress: bool = False) -> None:
+                 calendar: bool = True, calibrate: bool | str = "absolute", checkpoint_dir: str | None = None,
+                 progress: bool = False) -> None:
         super().__init__(horizon, season=season, freq=freq, impute=impute)
         self.lookback, self.hidden_size, self.num_layers, self.cell = lookback, hidden_size, num_layers, cell
         self.dropout, self.head, self.coverage, self.transform = dropout, head, coverage, transform
         self.n_models, self.epochs, self.batch_size, self.lr = n_models, epochs, batch_size, lr
         self.patience, self.val_fraction, self.seed = patience, val_fraction, seed
-        self.calibrate, self.checkpoint_dir, self.progress = calibrate, checkpoint_dir, progress
+        self.calendar, self.calibrate, self.checkpoint_dir, self.progress = calendar, calibrate, checkpoint_dir, progress
 
     PARAMS = ("horizon", "lookback", "hidden_size", "num_layers", "cell", "dropout", "head", "coverage", "transform",
               "n_models", "epochs", "batch_size", "lr", "patience", "val_fraction", "seed", "season", "freq", "impute",
-              "calibrate")
+              "calendar", "calibrate")
 
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.PARAMS}
@@ -156,6 +167,7 @@ class LSTMForecaster(Forecaster):
             net.eval()
             self.nets_.append(net)
             self.history_.append(result.history)
+        self.interval_ = self._interval_mode()
         self.calibration_ = self._calibrate(vx, vt)
 
     def _split(self, windows: int) -> tuple[int, int]:
@@ -182,6 +194,7 @@ class LSTMForecaster(Forecaster):
             raise ValueError(f"transform must be one of {', '.join(map(repr, TRANSFORMS))}, got {self.transform!r}")
         if self.season is not None:
             check_int("season", self.season, minimum=1)
+        self._interval_mode()
 
     def _outputs(self) -> int:
         return 2 if self.head == "gaussian" else 3
@@ -208,12 +221,22 @@ class LSTMForecaster(Forecaster):
             self.transform_ = self.transform
         ty = self._forward(ys, "fit")
         self.y_mean_, self.y_std_ = ty.mean(0), _std(ty)
+        self.calendar_ = _series.calendar(series[0].index).shape[1] if self.calendar else 0
         xs = np.concatenate([s.x for s in series])
         self.x_mean_, self.x_std_ = (xs.mean(0), _std(xs)) if xs.shape[1] else (np.zeros(0), np.zeros(0))
 
     def _scaled(self, s: _series.Series) -> tuple[np.ndarray, np.ndarray]:
+        """The scaled targets (n, k) and the network's other inputs (n, c + calendar features)."""
         ty = self._forward(s.y, "the series")
-        return (ty - self.y_mean_) / self.y_std_, (s.x - self.x_mean_) / self.x_std_ if s.x.shape[1] else s.x
+        c = (s.x - self.x_mean_) / self.x_std_ if s.x.shape[1] else s.x
+        if self.calendar_:
+            days = _series.calendar(s.index)
+            if days.shape[1] != self.calendar_:
+                raise ValueError(f"this forecaster was fitted with {self.calendar_} calendar features (time of day, day "
+                                 f"of week) from its series' time index, but this series gives {days.shape[1]}; pass y "
+                                 "with the same kind of DatetimeIndex, or fit with calendar=False")
+            c = np.concatenate([c, days], axis=1)
+        return (ty - self.y_mean_) / self.y_std_, c
 
     def _windows(self, s: _series.Series) -> tuple[np.ndarray, np.ndarray]:
         z, c = self._scaled(s)
@@ -266,7 +289,10 @@ class LSTMForecaster(Forecaster):
         if self.head == "gaussian":
             means, sigmas = outs[..., 0], np.logaddexp(0, outs[..., 1]) + 1e-3
             mean = means.mean(0)
-            sd = np.sqrt(np.maximum((sigmas ** 2 + means ** 2).mean(0) - mean ** 2, 0))   # the mixture's spread
+            if self.interval_ == "absolute":          # calibrated on the errors themselves: one spread per step
+                sd = np.ones_like(mean)
+            else:
+                sd = np.sqrt(np.maximum((sigmas ** 2 + means ** 2).mean(0) - mean ** 2, 0))   # the mixture's spread
             spread = z_of(coverage) * sd * np.asarray(calibration)[:, None]
             return mean, mean - spread, mean + spread
         q = np.sort(outs.mean(0), axis=-1)                                         # kept ordered
@@ -278,7 +304,9 @@ class LSTMForecaster(Forecaster):
         Gaussian spread's factor, or the quantile interval's widening, that puts ``coverage`` of the
         held-out targets inside (1 / 0 when there are no validation windows or ``calibrate=False``)."""
         neutral = 1.0 if self.head == "gaussian" else 0.0
-        if not self.calibrate or len(windows) == 0:
+        if self.interval_ == "none" or len(windows) == 0:
+            if self.interval_ == "absolute":
+                self.interval_ = "scaled"             # nothing to calibrate on: the network's own spread
             return [neutral] * self.horizon
         point, lower, upper = self._scaled_forecast(windows, self.coverage, np.full(self.horizon, neutral))
         if self.head == "gaussian":
@@ -289,6 +317,17 @@ class LSTMForecaster(Forecaster):
         n = score.shape[1]
         level = min(1.0, math.ceil((n + 1) * self.coverage) / n)
         return [float(v) for v in np.quantile(score, level, axis=1, method="higher")]
+
+    def _interval_mode(self) -> str:
+        """"absolute", "scaled" or "none": how the calibration reads ``calibrate``."""
+        if self.calibrate is False:
+            return "none"
+        if self.calibrate is True:
+            return "absolute"
+        if self.calibrate not in CALIBRATIONS:
+            raise ValueError(f"calibrate must be True, False or one of {', '.join(map(repr, CALIBRATIONS))}, got "
+                             f"{self.calibrate!r}")
+        return self.calibrate
 
     def _unscale(self, z: np.ndarray) -> np.ndarray:
         v = z * self.y_std_ + self.y_mean_
@@ -317,7 +356,8 @@ class LSTMForecaster(Forecaster):
                 "fitted": {"transform": self.transform_, "y_mean": self.y_mean_.tolist(), "y_std": self.y_std_.tolist(),
                            "x_mean": self.x_mean_.tolist(), "x_std": self.x_std_.tolist(), "season": self.season_,
                            "features": int(self.nets_[0].lstm.input_size), "windows": self.windows_,
-                           "calibration": self.calibration_},
+                           "calibration": self.calibration_, "interval": self.interval_,
+                           "calendar": self.calendar_},
                 "series": _index_meta(s, keep), "history": self.history_}
         save(path, Checkpoint(tensors, meta))
 
@@ -336,6 +376,8 @@ class LSTMForecaster(Forecaster):
         self.x_mean_, self.x_std_ = np.array(fitted["x_mean"]), np.array(fitted["x_std"])
         self.season_, self.windows_ = fitted["season"], fitted["windows"]
         self.calibration_ = fitted["calibration"]
+        self.calendar_ = fitted.get("calendar", 0)
+        self.interval_ = fitted.get("interval", "scaled")
         self.history_ = ckpt.meta.get("history", [])
         self.series_ = _series_from_meta(ckpt.meta["series"], ckpt.tensors["series"])
         self.series_list_, self.many_ = [self.series_], False

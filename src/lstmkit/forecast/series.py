@@ -55,6 +55,27 @@ class Series:
                       self.x_names, self.univariate, None if self.missing is None else self.missing[:n])
 
 
+def calendar(index: pd.Index | None) -> np.ndarray:
+    """Calendar features of each step, (n, f) in [-1, 1]: the time of day (as a sine and cosine)
+    when the steps are shorter than a day, and the day of the week when they are at most a day
+    apart; (n, 0) for other steps and for an index that is not of times."""
+    n = 0 if index is None else len(index)
+    if isinstance(index, pd.PeriodIndex):
+        index = index.to_timestamp()
+    if not isinstance(index, pd.DatetimeIndex) or n < 2:
+        return np.zeros((n, 0))
+    gap = (index[0] + index.freq if index.freq is not None else index[1]) - index[0]
+    if gap > pd.Timedelta(days=1):
+        return np.zeros((n, 0))
+    cols = []
+    if gap < pd.Timedelta(days=1):
+        day = (index.hour * 3600 + index.minute * 60 + index.second).to_numpy() / 86400.0
+        cols += [np.sin(2 * np.pi * day), np.cos(2 * np.pi * day)]
+    week = index.day_of_week.to_numpy() / 7.0
+    cols += [np.sin(2 * np.pi * week), np.cos(2 * np.pi * week)]
+    return np.stack(cols, axis=1)
+
+
 def read(name: str, y: Any, x: Any = None, *, freq: str | None = None, impute: str | None = None) -> Series:
     """Check and convert one target series ``y`` (and covariates ``x`` on the same index)."""
     if impute is not None and impute not in IMPUTE:
