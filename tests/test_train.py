@@ -169,6 +169,29 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
     assert same(m, one_epoch)
 
 
+def test_on_epoch_sees_every_row_can_stop_the_run_and_its_exceptions_propagate():
+    x, y = data()
+    seen = []
+    stop_after_two = lambda row: seen.append(row) or row["epoch"] == 1        # noqa: E731
+    m = model()
+    result = Trainer(m, epochs=10, batch_size=8, progress=False, on_epoch=stop_after_two).fit((x, y), val=(x, y))
+    assert [r["epoch"] for r in seen] == [0, 1] and result.epochs == 2 and result.stopped_early
+    assert seen[1]["val_loss"] == result.history[1]["val_loss"]
+    two = model()
+    Trainer(two, epochs=2, batch_size=8, progress=False).fit((x, y), val=(x, y))
+    assert same(m, two)                                                    # stopping is all it changed
+
+    class Pruned(Exception):
+        pass
+
+    def prune(row):
+        raise Pruned(row["epoch"])
+    with pytest.raises(Pruned):
+        Trainer(model(), epochs=3, batch_size=8, progress=False, on_epoch=prune).fit((x, y))
+    with pytest.raises(TypeError, match="on_epoch must be a callable"):
+        Trainer(model(), on_epoch=3)
+
+
 # -- truncated BPTT -------------------------------------------------------------------------------------
 
 def streams(B=4, N=24):

@@ -108,9 +108,10 @@ class LSTMForecaster(Forecaster):
 
     # -- fitting ---------------------------------------------------------------------------------------
 
-    def fit(self, y: Any, X: Any = None, *, resume: bool = False) -> "LSTMForecaster":
+    def fit(self, y: Any, X: Any = None, *, resume: bool = False, on_epoch: Any = None) -> "LSTMForecaster":
         """Fit on ``y`` (one series, or a list of series for one model of all), covariates ``X`` (a
-        frame, or a list of them); ``resume=True`` continues a killed fit from ``checkpoint_dir``."""
+        frame, or a list of them); ``resume=True`` continues a killed fit from ``checkpoint_dir``;
+        ``on_epoch(row)`` is the trainer's per-epoch hook (``lstmkit.train.Trainer``)."""
         many = isinstance(y, (list, tuple))
         ys = list(y) if many else [y]
         if not ys:
@@ -120,13 +121,13 @@ class LSTMForecaster(Forecaster):
             raise ValueError(f"fit: {len(ys)} series but {len(xs)} covariate frames")
         series = [_series.read(f"fit series {i}" if many else "fit", yi, xi, freq=self.freq, impute=self.impute)
                   for i, (yi, xi) in enumerate(zip(ys, xs))]
-        self._fit_all(series, many=many, resume=resume)
+        self._fit_all(series, many=many, resume=resume, on_epoch=on_epoch)
         return self
 
     def _fit_series(self, s: _series.Series) -> None:
         self._fit_all([s], many=False, resume=False)
 
-    def _fit_all(self, series: list[_series.Series], *, many: bool, resume: bool) -> None:
+    def _fit_all(self, series: list[_series.Series], *, many: bool, resume: bool, on_epoch: Any = None) -> None:
         self._check_params()
         shapes = {(s.y.shape[1], s.x.shape[1]) for s in series}
         if len(shapes) != 1:
@@ -163,7 +164,7 @@ class LSTMForecaster(Forecaster):
             config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, clip=1.0,
                                  patience=self.patience if len(vx) else None, seed=self.seed + m,
                                  checkpoint_dir=folder, progress=self.progress, log_every=10 ** 9)
-            result = Trainer(net, config, loss=self._loss).fit((x, t), (vx, vt) if len(vx) else None, resume=resume)
+            result = Trainer(net, config, loss=self._loss, on_epoch=on_epoch).fit((x, t), (vx, vt) if len(vx) else None, resume=resume)
             net.eval()
             self.nets_.append(net)
             self.history_.append(result.history)

@@ -58,11 +58,15 @@ class Trainer:
     share of the global batch, so the averaged gradient is the global batch's.
 
     ``model_config`` (JSON-serialisable) is stored in every checkpoint beside the trainer's config,
-    so that an application can rebuild its model from the file alone.
+    so that an application can rebuild its model from the file alone. ``on_epoch(row)`` is called
+    after every epoch with its metrics (epoch, step, train_loss, val_loss, lr, ...): returning True
+    stops the run as early stopping does; an exception it raises (e.g. a hyperparameter search
+    pruning the trial) ends the fit and propagates.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig | None = None, *, loss: Callable[[Tensor, Tensor], Tensor] | None = None,
-                 step: Step | None = None, model_config: dict[str, Any] | None = None, **overrides: Any) -> None:
+                 step: Step | None = None, model_config: dict[str, Any] | None = None,
+                 on_epoch: Callable[[dict[str, Any]], Any] | None = None, **overrides: Any) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if config is None:
@@ -78,7 +82,9 @@ class Trainer:
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise ValueError("model has no trainable parameters")
-        self.model, self.config, self.model_config = model, config, model_config
+        if on_epoch is not None and not callable(on_epoch):
+            raise TypeError(f"on_epoch must be a callable taking the epoch's metrics, got {type(on_epoch).__name__}")
+        self.model, self.config, self.model_config, self.on_epoch = model, config, model_config, on_epoch
         self.loss = loss if loss is not None else nn.MSELoss()
         self.step_fn = step or self._default_step
         self.params = params
@@ -356,7 +362,10 @@ class _Run:
         self.sums = [0.0, 0.0, 0.0, 0.0]
         self.carry = None
         progress.epoch(row)
-        if self.stopped_early:
+        if self.t.on_epoch is not None and self.t.on_epoch(dict(row)) is True:
+            self.stopped_early = True
+            progress.message(f"stopped by on_epoch after epoch {self.epoch}")
+        elif self.stopped_early:
             progress.message(f"early stop: no improvement for {cfg.patience} epochs (best: epoch {self.best_epoch + 1})")
         log.write(self.history)
         if self.epoch < cfg.epochs and not self.stopped_early:
