@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import bench, demo, forecast, info, reproduce
+from . import bench, classify, compare, demo, forecast, info, lm, music, reproduce, seq2seq, tune
 
-COMMANDS = (demo, info, bench, reproduce, forecast)
+COMMANDS = (demo, info, bench, reproduce, forecast, classify, lm, seq2seq, music, compare, tune)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,216 @@
+"""LSTM, GRU, LSTM-transformer hybrid and transformer on the same task at a matched parameter
+budget: ``compare(task, models=...)`` -> one ``Run`` per model, ``format_runs`` prints the table.
+
+Tasks are registered by name in ``TASKS`` (a function ``(kind, hidden, settings) -> Run``). The
+built-in ones are the 1997 paper's long-lag problems, trained on-line (a fresh batch each step, as
+in the paper) for a wall-clock budget and tested on fresh sequences:
+
+- ``adding``: Exp. 4, sequences of T (default 1000) pairs; the paper's criterion: a test sequence
+  is right when the absolute error is below 0.04. Metric: % right (and the test MSE).
+- ``temporal-order``: Exp. 6a (two relevant symbols X/Y among distractors, 100-110 steps, four
+  classes). Metric: test accuracy %.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .._checks import check_float, check_int
+from .encoders import KINDS, Encoder, count_parameters, hidden_for_budget
+
+
+@dataclass
+class Run:
+    """One model's result on one task. ``value`` of ``metric`` (``higher`` better or not)."""
+
+    task: str
+    model: str
+    hidden_size: int
+    parameters: int
+    metric: str
+    value: float
+    higher: bool = True
+    seconds: float = 0.0
+    steps: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Settings:
+    """What every task run gets: ``budget`` parameters (None: the task's default), ``minutes`` of
+    training per model, ``quick`` (a tiny version for tests), ``seed``, ``progress`` (a callable
+    taking a line of text, or None); ``options``: per task (adding: ``T``; both long-lag tasks:
+    ``steps``, a cap on the training steps)."""
+
+    budget: int | None = None
+    minutes: float = 5.0
+    quick: bool = False
+    seed: int = 0
+    progress: Callable[[str], None] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class LastStep(nn.Module):
+    """Encoder -> a linear head on the output at each sequence's last real step: (B, T, I) -> (B, O)."""
+
+    def __init__(self, kind: str, inputs: int, hidden: int, outputs: int, *, heads: int = 4) -> None:
+        super().__init__()
+        self.encoder = Encoder(kind, inputs, hidden, heads=heads)
+        self.head = nn.Linear(self.encoder.output_size, outputs)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        out, _ = self.encoder(x, lengths)
+        last = out[torch.arange(len(x)), lengths.long() - 1]             # (B, D) the last real step
+        return self.head(last)
+
+
+def _train_online(model: nn.Module, batch: Callable[[np.random.Generator], tuple[Tensor, Tensor, Tensor]],
+                  loss_fn: Callable[[Tensor, Tensor], Tensor], s: Settings, name: str, *, lr: float = 1e-3,
+                  max_steps: int | None = None) -> tuple[int, float]:
+    """Adam on a fresh batch each step until ``s.minutes`` have passed (or ``max_steps``)."""
+    rng = np.random.default_rng(s.seed + 1)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    started, step, report = time.perf_counter(), 0, time.perf_counter()
+    running = None
+    model.train()
+    while True:
+        x, lengths, y = batch(rng)
+        loss = loss_fn(model(x, lengths), y)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        elapsed = time.perf_counter() - started
+        if s.progress is not None and time.perf_counter() - report > 10:
+            s.progress(f"{name}: step {step}, loss {running:.4g}, {elapsed / 60:.1f} of {s.minutes:g} min")
+            report = time.perf_counter()
+        if elapsed > 60 * s.minutes or (max_steps is not None and step >= max_steps):
+            model.eval()
+            return step, elapsed
+
+
+def _adding(kind: str, hidden: int, s: Settings) -> Run:
+    from ..tasks.adding import adding_sequences
+    T = int(s.options.get("T", 20 if s.quick else 1000))
+    batch_size = 32
+
+    def batch(rng: np.random.Generator):
+        x, lengths, y = adding_sequences(batch_size, T, rng).to_torch()
+        return x, lengths, y[:, 0]
+
+    torch.manual_seed(s.seed)
+    model = LastStep(kind, 2, hidden, 1)
+    steps, seconds = _train_online(model, batch, nn.functional.mse_loss, s, f"adding T={T} {kind}",
+                                   max_steps=30 if s.quick else s.options.get("steps"))
+    test = adding_sequences(256 if s.quick else 2560, T, np.random.default_rng(10_000 + s.seed))
+    x, lengths, y = test.to_torch()
+    with torch.no_grad():
+        pred = torch.cat([model(x[i: i + 256], lengths[i: i + 256]) for i in range(0, len(x), 256)])
+    err = (pred - y[:, 0]).abs()
+    return Run(f"adding T={T}", kind, hidden, count_parameters(model), "% right (|error| < 0.04)",
+               100.0 * float((err < 0.04).float().mean()), True, seconds, steps,
+               {"test MSE": float((err ** 2).mean())})
+
+
+def _temporal_order(kind: str, hidden: int, s: Settings) -> Run:
+    from ..tasks.temporal_order import temporal_order_sequences
+    batch_size = 32
+
+    def batch(rng: np.random.Generator):
+        seqs = temporal_order_sequences(batch_size, 2, rng)
+        x, lengths, _ = seqs.to_torch()
+        return x, lengths, torch.from_numpy(seqs.labels)
+
+    torch.manual_seed(s.seed)
+    model = LastStep(kind, 8, hidden, 4)
+    steps, seconds = _train_online(model, batch, nn.functional.cross_entropy, s, f"temporal order {kind}", lr=3e-3,
+                                   max_steps=30 if s.quick else s.options.get("steps"))
+    test = temporal_order_sequences(256 if s.quick else 2560, 2, np.random.default_rng(10_000 + s.seed))
+    x, lengths, _ = test.to_torch()
+    with torch.no_grad():
+        pred = torch.cat([model(x[i: i + 256], lengths[i: i + 256]).argmax(1) for i in range(0, len(x), 256)])
+    accuracy = float((pred.numpy() == test.labels).mean())
+    return Run("temporal order (6a)", kind, hidden, count_parameters(model), "test accuracy %", 100.0 * accuracy,
+               True, seconds, steps)
+
+
+@dataclass
+class TaskEntry:
+    """A registered task: ``run(kind, hidden, settings) -> Run``; its encoder reads ``inputs``
+    features; ``extra(output_size)`` is the parameter count of the model around the encoder (heads,
+    embeddings), for matching budgets; ``budget`` the default parameter count."""
+
+    run: Callable[[str, int, Settings], Run]
+    inputs: int
+    extra: Callable[[int], int]
+    budget: int
+
+
+TASKS: dict[str, TaskEntry] = {}
+
+
+def register(name: str, run: Callable[[str, int, Settings], Run], *, inputs: int, extra: Callable[[int], int],
+             budget: int) -> None:
+    """Add a task to ``TASKS`` (see ``TaskEntry``)."""
+    TASKS[name] = TaskEntry(run, inputs, extra, budget)
+
+
+def _linear(outputs: int) -> Callable[[int], int]:
+    return lambda width: width * outputs + outputs
+
+
+register("adding", _adding, inputs=2, extra=_linear(1), budget=4_500)
+register("temporal-order", _temporal_order, inputs=8, extra=_linear(4), budget=4_500)
+
+
+def matched_hidden(task: str, kind: str, budget: int) -> int:
+    """The hidden size that brings ``kind``'s model for ``task`` closest to ``budget`` parameters."""
+    entry = TASKS[task]
+    return hidden_for_budget(kind, entry.inputs, budget, extra=entry.extra)
+
+
+def compare(task: str, models: tuple[str, ...] | list[str] = KINDS, *, budget: int | None = None,
+            minutes: float = 5.0, quick: bool = False, seed: int = 0,
+            progress: Callable[[str], None] | None = None, **options: Any) -> list[Run]:
+    """Train and test each of ``models`` on ``task`` at (about) the same parameter count."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; the tasks are {', '.join(sorted(TASKS))}")
+    unknown = [m for m in models if m not in KINDS]
+    if unknown or not models:
+        raise ValueError(f"models must be some of {', '.join(KINDS)}, got {list(models)}")
+    check_float("minutes", minutes, low=0.0)
+    check_int("seed", seed, minimum=0)
+    entry = TASKS[task]
+    target = entry.budget if budget is None else check_int("budget", budget, minimum=1)
+    settings = Settings(budget=target, minutes=minutes, quick=quick, seed=seed, progress=progress, options=options)
+    return [entry.run(kind, matched_hidden(task, kind, target), settings) for kind in models]
+
+
+def format_runs(runs: list[Run]) -> str:
+    """The comparison table, the best value of each task marked with *."""
+    lines = [f"{'task':<22}{'model':<13}{'hidden':>7}{'params':>9}  {'metric':<28}{'value':>9}{'steps':>8}{'time':>9}"]
+    best: dict[str, float] = {}
+    for r in runs:
+        key = r.task
+        v = r.value if r.higher else -r.value
+        best[key] = max(best.get(key, -np.inf), v)
+    for r in runs:
+        mark = "*" if (r.value if r.higher else -r.value) == best[r.task] else " "
+        extra = "".join(f"  {k} {v:.4g}" for k, v in r.extra.items())
+        lines.append(f"{r.task:<22}{r.model:<13}{r.hidden_size:>7}{r.parameters:>9}  {r.metric:<28}"
+                     f"{r.value:>8.4g}{mark}{r.steps:>8}{r.seconds:>8.1f}s{extra}")
+    return "\n".join(lines)
+
+
+__all__ = ["Run", "Settings", "TASKS", "TaskEntry", "compare", "format_runs", "matched_hidden", "register"]

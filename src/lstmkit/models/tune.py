@@ -1,0 +1,138 @@
+"""Hyperparameter search with Optuna: ``tune(task, trials=20)`` samples configurations (TPE,
+seeded), trains each, reports its validation loss after every epoch so that unpromising trials are
+pruned (median rule), and returns the best configuration. Only validation data are used: no test
+set is ever seen while tuning.
+
+Tasks are registered in ``TUNABLE``: a search space ``space(trial) -> params`` and an objective
+``objective(params, report, quick) -> validation loss`` that calls ``report(epoch, val_loss)``
+after each epoch (the trainer's ``on_epoch`` hook). Optuna is an optional dependency
+(``pip install optuna``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .._checks import check_int
+
+
+@dataclass
+class Tunable:
+    space: Callable[[Any], dict[str, Any]]
+    objective: Callable[[dict[str, Any], Callable[[int, float], None], bool], float]
+    what: str
+
+
+@dataclass
+class TuneResult:
+    """``best_params`` and ``best_value`` (validation loss) of the ``trials`` (one dict each:
+    number, state COMPLETE/PRUNED/FAIL, value, params, seconds)."""
+
+    task: str
+    best_params: dict[str, Any]
+    best_value: float
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"{'trial':>5}  {'state':<9}{'val loss':>10}{'time':>8}  params"]
+        for t in self.trials:
+            value = "" if t["value"] is None else f"{t['value']:.4g}"
+            params = ", ".join(f"{k}={_short(v)}" for k, v in t["params"].items())
+            lines.append(f"{t['number']:>5}  {t['state']:<9}{value:>10}{t['seconds']:>7.1f}s  {params}")
+        best = ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items())
+        lines.append(f"best: validation loss {self.best_value:.4g} with {best}")
+        return "\n".join(lines)
+
+
+def _short(v: Any) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+TUNABLE: dict[str, Tunable] = {}
+
+
+def register(name: str, space: Callable[[Any], dict[str, Any]],
+             objective: Callable[[dict[str, Any], Callable[[int, float], None], bool], float], what: str) -> None:
+    TUNABLE[name] = Tunable(space, objective, what)
+
+
+def _optuna():
+    try:
+        import optuna
+    except ImportError:
+        raise ValueError("lstmkit tune needs Optuna: pip install optuna") from None
+    return optuna
+
+
+def tune(task: str, trials: int = 20, *, seed: int = 0, quick: bool = False, timeout: float | None = None,
+         progress: Callable[[str], None] | None = None) -> TuneResult:
+    """Search ``task``'s hyperparameters over ``trials`` trials (or until ``timeout`` seconds)."""
+    if task not in TUNABLE:
+        raise ValueError(f"unknown task {task!r} for tuning; the tasks are {', '.join(sorted(TUNABLE))}")
+    check_int("trials", trials, minimum=1)
+    optuna = _optuna()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    entry = TUNABLE[task]
+    seconds: dict[int, float] = {}
+
+    def objective(trial) -> float:
+        params = entry.space(trial)
+        started = time.perf_counter()
+
+        def report(epoch: int, loss: float) -> None:
+            trial.report(loss, epoch)
+            if trial.should_prune():
+                seconds[trial.number] = time.perf_counter() - started
+                raise optuna.TrialPruned(f"pruned after epoch {epoch + 1}")
+        value = entry.objective(params, report, quick)
+        seconds[trial.number] = time.perf_counter() - started
+        return value
+
+    def log(study, trial) -> None:
+        if progress is not None:
+            value = "" if trial.value is None else f", validation loss {trial.value:.4g}"
+            progress(f"trial {trial.number + 1}/{trials}: {trial.state.name.lower()}{value}")
+
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2))
+    study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=[log], catch=())
+    rows = [{"number": t.number, "state": t.state.name, "value": t.value, "params": dict(t.params),
+             "seconds": seconds.get(t.number, 0.0)} for t in study.trials]
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    if not done:
+        raise ValueError(f"no trial of {task!r} completed ({len(rows)} pruned or failed); run more trials")
+    return TuneResult(task, dict(study.best_params), float(study.best_value), rows)
+
+
+# -- the tasks ------------------------------------------------------------------------------------------
+
+def _forecast_space(trial) -> dict[str, Any]:
+    return {"hidden_size": trial.suggest_categorical("hidden_size", [16, 32, 64]),
+            "lookback": trial.suggest_categorical("lookback", [12, 24, 36]),
+            "lr": trial.suggest_float("lr", 1e-3, 1e-2, log=True),
+            "dropout": trial.suggest_float("dropout", 0.0, 0.3)}
+
+
+def _forecast_objective(name: str, horizon: int) -> Callable[[dict[str, Any], Callable[[int, float], None], bool], float]:
+    def objective(params: dict[str, Any], report: Callable[[int, float], None], quick: bool) -> float:
+        from ..data import DATASETS
+        from ..forecast import LSTMForecaster
+        y = DATASETS[name].load()
+        epochs = 8 if quick else 200
+        model = LSTMForecaster(horizon=horizon, epochs=epochs, patience=30, seed=0, **params)
+
+        def on_epoch(row: dict[str, Any]) -> None:
+            report(row["epoch"], row["val_loss"])
+        model.fit(y[:-horizon], on_epoch=on_epoch)            # the last horizon is never seen
+        return min(r["val_loss"] for h in model.history_ for r in h)
+    return objective
+
+
+register("airline", _forecast_space, _forecast_objective("airline", 12),
+         "LSTMForecaster on airline (horizon 12): hidden size, lookback, learning rate, dropout; "
+         "validation: the Gaussian NLL of the held-out windows")
+
+
+__all__ = ["TUNABLE", "TuneResult", "register", "tune"]

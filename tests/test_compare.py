@@ -1,0 +1,75 @@
+"""lstmkit.models.compare and ``lstmkit compare``: budgets matched by brute force, the last-step
+head read by hand, a long-lag task learned, the table and the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lstmkit.cli import compare as compare_cli
+from lstmkit.models import KINDS, count_parameters
+from lstmkit.models.compare import LastStep, Run, compare, format_runs, matched_hidden
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_matched_hidden_is_the_closest_parameter_count(kind):
+    step = 4 if kind in ("hybrid", "transformer") else 1
+    sizes = {h: count_parameters(LastStep(kind, 2, h, 1)) for h in range(step, 41, step)}
+    best = min(sizes, key=lambda h: abs(sizes[h] - 3000))
+    assert matched_hidden("adding", kind, 3000) == best
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_head_reads_each_sequence_at_its_last_real_step(kind):
+    torch.manual_seed(0)
+    model = LastStep(kind, 3, 8, 2).eval()
+    x, lengths = torch.randn(3, 6, 3), torch.tensor([6, 2, 4])
+    out, _ = model.encoder(x, lengths)
+    by_hand = model.head(torch.stack([out[0, 5], out[1, 1], out[2, 3]]))
+    torch.testing.assert_close(model(x, lengths), by_hand)
+    alone = model(x[1:2, :2], torch.tensor([2]))                    # the padding after step 2 is not read
+    torch.testing.assert_close(model(x, lengths)[1:2], alone, atol=1e-5, rtol=1e-5)
+
+
+def test_an_lstm_learns_the_adding_problem_at_a_short_lag():
+    runs = compare("adding", ["lstm"], T=12, steps=600, minutes=5)
+    (run,) = runs
+    assert run.steps == 600 and run.parameters == count_parameters(LastStep("lstm", 2, run.hidden_size, 1))
+    assert run.extra["test MSE"] < 0.01          # predicting the mean gives (1/3 + 1/3) / 16 = 0.042
+    assert run.value > 50
+
+
+def test_quick_runs_every_kind_and_the_table_marks_the_best():
+    runs = compare("temporal-order", quick=True)
+    assert [r.model for r in runs] == list(KINDS)
+    assert all(0 <= r.value <= 100 and r.steps == 30 for r in runs)
+    table = format_runs(runs)
+    best = max(runs, key=lambda r: r.value)
+    assert f"{best.value:>8.4g}*" in table and table.count("*") >= 1
+    low = [Run("t", "a", 1, 1, "err", 2.0, higher=False), Run("t", "b", 1, 1, "err", 1.0, higher=False)]
+    assert format_runs(low).splitlines()[2].split()[5] == "1*"
+
+
+def test_errors_are_named():
+    with pytest.raises(ValueError, match="unknown task 'sorting'; the tasks are adding, temporal-order"):
+        compare("sorting")
+    with pytest.raises(ValueError, match="models must be some of lstm, gru, hybrid, transformer"):
+        compare("adding", ["rnn"])
+    with pytest.raises(ValueError, match="budget"):
+        compare("adding", budget=0)
+
+
+def test_cli_quick_writes_the_table_and_json(tmp_path, capsys):
+    p = argparse.ArgumentParser()
+    compare_cli.add_parser(p.add_subparsers())
+    args = p.parse_args(["compare", "adding", "--quick", "--models", "lstm,transformer", "--json",
+                         str(tmp_path / "r.json")])
+    assert args.run(args) == 0
+    out = capsys.readouterr().out
+    assert "adding T=20" in out and "transformer" in out
+    rows = json.loads((tmp_path / "r.json").read_text())
+    assert [r["model"] for r in rows] == ["lstm", "transformer"] and np.isfinite(rows[0]["value"])
