@@ -168,7 +168,7 @@ def test_count_parameters_by_hand():
 # -- errors ------------------------------------------------------------------------------------------------
 
 def test_unknown_kind_is_named():
-    with pytest.raises(ValueError, match=r"model must be one of 'lstm', 'gru', 'hybrid', 'transformer', got 'rnn'"):
+    with pytest.raises(ValueError, match=r"kind must be one of 'lstm', 'gru', 'hybrid', 'transformer', got 'rnn'"):
         Encoder("rnn", 3, 4)
     with pytest.raises(ValueError, match="got 'rnn'"):
         hidden_for_budget("rnn", 3, 100)

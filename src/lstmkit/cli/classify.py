@@ -23,7 +23,10 @@ from .progress import line
 DATASETS = ("japanese-vowels", "movie-reviews")
 #: Per dataset: the classifier's settings where the general defaults do not suit it.
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "japanese-vowels": {"lr": 1e-2},         # tuned by 3-fold CV on the train split only
+    # lr tuned by CV on the train split only; with 270 items a 10% validation split is 27 items, too
+    # few to stop on, so all of them train for a fixed 60 epochs (5-fold CV on the train split:
+    # 96.1% either way; test accuracy over seeds 0-4 in docs/results.md)
+    "japanese-vowels": {"lr": 1e-2, "val_fraction": 0.0, "epochs": 60},
     "movie-reviews": {},
 }
 #: --quick: a tiny network, two epochs, at most QUICK_ITEMS items (a stratified subsample).

@@ -36,7 +36,7 @@ class Encoder(nn.Module):
                  cell: str = "forget", ff_factor: int = 2) -> None:
         super().__init__()
         if kind not in KINDS:
-            raise ValueError(f"model must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
+            raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
         check_int("input_size", input_size, minimum=1)
         check_int("hidden_size", hidden_size, minimum=1)
         check_int("num_layers", num_layers, minimum=1)
