@@ -12,7 +12,9 @@ import torch
 
 from lstmkit.cli import compare as compare_cli
 from lstmkit.models import KINDS, count_parameters
-from lstmkit.models.compare import LastStep, Run, compare, format_runs, matched_hidden
+from lstmkit.models.classifier import SequenceClassifier
+from lstmkit.models.compare import TASKS, LastStep, Run, compare, format_runs, matched_hidden
+from lstmkit.models.music import PianoRollModel
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -35,6 +37,37 @@ def test_the_head_reads_each_sequence_at_its_last_real_step(kind):
     torch.testing.assert_close(model(x, lengths)[1:2], alone, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_dataset_budgets_match_the_whole_models_built_by_hand(kind):
+    step = 4 if kind in ("hybrid", "transformer") else 1
+
+    def classifier(h):
+        model = SequenceClassifier(kind, hidden_size=h, bidirectional=True)
+        model._build(12, 9, None)                      # 12 channels, 9 speakers
+        return count_parameters(model)
+
+    def piano_roll(h):
+        model = PianoRollModel(kind, hidden_size=h)
+        model._build()
+        return count_parameters(model)
+
+    for task, build, budget, top in (("japanese-vowels", classifier, 20_000, 64), ("chorales", piano_roll, 30_000, 96)):
+        sizes = {h: build(h) for h in range(step, top + 1, step)}
+        best = min(sizes, key=lambda h: abs(sizes[h] - budget))
+        assert matched_hidden(task, kind, budget) == best, task
+
+
+def test_the_dataset_tasks_run_their_models_and_report_the_metric_the_right_way_up():
+    jv = compare("japanese-vowels", ["lstm", "transformer"], quick=True, budget=5_000)
+    assert [r.model for r in jv] == ["lstm", "transformer"]
+    assert all(r.higher and 0 <= r.value <= 100 and r.steps == 2 * 2 for r in jv)   # 54 items, batch 32, 2 epochs
+    assert abs(jv[0].parameters - 5_000) < 400 and abs(jv[1].parameters - 5_000) < 1_000
+    (chorales,) = compare("chorales", ["gru"], quick=True, budget=20_000)
+    assert not chorales.higher and chorales.metric.startswith("test NLL")
+    assert 0 < chorales.value < 88 * np.log(2)      # below 88 coin flips: the head starts at the key frequencies
+    assert np.isfinite(chorales.extra["valid NLL"]) and abs(chorales.parameters - 20_000) < 300
+
+
 def test_an_lstm_learns_the_adding_problem_at_a_short_lag():
     runs = compare("adding", ["lstm"], T=12, steps=600, minutes=5)
     (run,) = runs
@@ -55,7 +88,7 @@ def test_quick_runs_every_kind_and_the_table_marks_the_best():
 
 
 def test_errors_are_named():
-    with pytest.raises(ValueError, match="unknown task 'sorting'; the tasks are adding, temporal-order"):
+    with pytest.raises(ValueError, match="unknown task 'sorting'; the tasks are adding, chorales, japanese-vowels, temporal-order"):
         compare("sorting")
     with pytest.raises(ValueError, match="models must be some of lstm, gru, hybrid, transformer"):
         compare("adding", ["rnn"])
@@ -73,3 +106,16 @@ def test_cli_quick_writes_the_table_and_json(tmp_path, capsys):
     assert "adding T=20" in out and "transformer" in out
     rows = json.loads((tmp_path / "r.json").read_text())
     assert [r["model"] for r in rows] == ["lstm", "transformer"] and np.isfinite(rows[0]["value"])
+
+
+def test_cli_all_runs_every_task_into_one_table(capsys):
+    p = argparse.ArgumentParser()
+    compare_cli.add_parser(p.add_subparsers())
+    args = p.parse_args(["compare", "all", "--quick", "--models", "lstm"])
+    assert args.run(args) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in table[1:]] == ["adding", "temporal", "japanese", "bach"]
+    assert len(TASKS) == 4
+    args = p.parse_args(["compare", "all", "--quick", "--budget", "100"])
+    with pytest.raises(ValueError, match="--budget applies to one task"):
+        args.run(args)

@@ -57,8 +57,27 @@ def test_airline_quick_tunes_on_the_validation_split_only(monkeypatch):
     assert set(result.best_params) == {"hidden_size", "lookback", "lr", "dropout"}
 
 
+def test_vowels_and_chorales_quick_tune_without_reading_the_test_split(monkeypatch):
+    import lstmkit.data.music as music
+    import lstmkit.data.sequences as sequences
+    splits = []
+    for module, name in ((sequences, "load_japanese_vowels"), (music, "load_chorales")):
+        real = getattr(module, name)
+
+        def spy(split, *a, _real=real, **kw):
+            splits.append(split)
+            return _real(split, *a, **kw)
+        monkeypatch.setattr(module, name, spy)
+    vowels = tuning.tune("japanese-vowels", trials=2, quick=True)
+    assert set(vowels.best_params) == {"hidden_size", "pooling", "lr", "dropout"} and vowels.best_value > 0
+    chorales = tuning.tune("chorales", trials=2, quick=True)
+    assert set(chorales.best_params) == {"hidden_size", "lr", "dropout"}
+    assert 0 < chorales.best_value < 88 * 0.6932             # below 88 coin flips (nats per frame)
+    assert "test" not in splits and {"train", "valid"} <= set(splits)
+
+
 def test_errors_are_named(toy, monkeypatch):
-    with pytest.raises(ValueError, match="unknown task 'nope' for tuning; the tasks are airline"):
+    with pytest.raises(ValueError, match="unknown task 'nope' for tuning; the tasks are airline, chorales, japanese-vowels"):
         tuning.tune("nope")
     with pytest.raises(ValueError, match="trials"):
         tuning.tune(toy, trials=0)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data.sequences import load_japanese_vowels, load_movie_reviews
 from ..data.tokenize import read_text
-from ..models.classifier import SequenceClassifier
+from ..models.classifier import DATASET_SETTINGS, SequenceClassifier
 from ..models.encoders import KINDS, count_parameters
 from ..models.pooling import POOLINGS
 from ..models.validation import cross_val_score, stratified_split, take
@@ -22,13 +22,7 @@ from .progress import line
 
 DATASETS = ("japanese-vowels", "movie-reviews")
 #: Per dataset: the classifier's settings where the general defaults do not suit it.
-DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    # lr tuned by CV on the train split only; with 270 items a 10% validation split is 27 items, too
-    # few to stop on, so all of them train for a fixed 60 epochs (5-fold CV on the train split:
-    # 96.1% either way; test accuracy over seeds 0-4 in docs/results.md)
-    "japanese-vowels": {"lr": 1e-2, "val_fraction": 0.0, "epochs": 60},
-    "movie-reviews": {},
-}
+DATASET_DEFAULTS = DATASET_SETTINGS
 #: --quick: a tiny network, two epochs, at most QUICK_ITEMS items (a stratified subsample).
 QUICK = {"hidden_size": 8, "embedding_size": 16, "epochs": 2, "patience": None, "heads": 2}
 QUICK_ITEMS = 600

@@ -16,10 +16,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="LSTM vs GRU vs hybrid vs transformer on one task, same parameter budget",
                        description="Train each model kind on TASK at about the same parameter count and print one "
                                    "table of the task's metric, parameters, steps and time.")
-    p.add_argument("task", help=f"one of: {', '.join(sorted(TASKS))}")
+    p.add_argument("task", help=f"one of: {', '.join(TASKS)}; or all (every task, each at its own budget, one table)")
     p.add_argument("--models", default=",".join(KINDS), help="comma-separated model kinds (default %(default)s)")
-    p.add_argument("--budget", type=int, help="parameters per model (default: the task's)")
-    p.add_argument("--minutes", type=float, default=5.0, help="training time per model (default %(default)s)")
+    p.add_argument("--budget", type=int, help="parameters per model (default: the task's; not with all)")
+    p.add_argument("--minutes", type=float, default=5.0, help="training time per model on the long-lag tasks "
+                                                              "(default %(default)s; the dataset tasks stop by "
+                                                              "their own rules)")
     p.add_argument("--T", type=int, dest="T", help="adding: the sequence length (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
     p.add_argument("--quick", action="store_true", help="a tiny run (seconds) to check the set-up")
@@ -28,12 +30,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models.compare import compare, format_runs
+    from ..models.compare import compare, compare_all, format_runs
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     options = {} if args.T is None else {"T": args.T}
     progress = lambda line: print(line, file=sys.stderr, flush=True)        # noqa: E731
-    runs = compare(args.task, models, budget=args.budget, minutes=args.minutes, quick=args.quick, seed=args.seed,
-                   progress=progress, **options)
+    if args.task == "all":
+        if args.budget is not None:
+            raise ValueError("--budget applies to one task; with all, each task runs at its own budget")
+        runs = compare_all(models, minutes=args.minutes, quick=args.quick, seed=args.seed, progress=progress,
+                           **options)
+    else:
+        runs = compare(args.task, models, budget=args.budget, minutes=args.minutes, quick=args.quick,
+                       seed=args.seed, progress=progress, **options)
     print(format_runs(runs))
     if args.json is not None:
         args.json.write_text(json.dumps([r.to_dict() for r in runs], indent=2) + "\n")

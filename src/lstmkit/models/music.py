@@ -95,9 +95,10 @@ class PianoRollModel(nn.Module):
 
     # -- fitting ---------------------------------------------------------------------------------------
 
-    def fit(self, pieces: Any, val: Any = None) -> "PianoRollModel":
+    def fit(self, pieces: Any, val: Any = None, *, on_epoch: Any = None) -> "PianoRollModel":
         """Train on ``pieces`` (a list of (T_i, 88) arrays of 0/1, T_i >= 2, or one (N, T, 88)
-        array), validating on ``val`` (same form) or on ``val_fraction`` of ``pieces``."""
+        array), validating on ``val`` (same form) or on ``val_fraction`` of ``pieces``.
+        ``on_epoch(row)`` is the trainer's per-epoch hook (``lstmkit.train.Trainer``)."""
         train = _read("pieces", pieces)
         held = None if val is None else _read("val", val)
         check_int("epochs", self.epochs, minimum=1)
@@ -117,7 +118,7 @@ class PianoRollModel(nn.Module):
                              patience=self.patience if held is not None or self.val_fraction > 0 else None,
                              seed=self.seed, progress=self.progress, log_every=10,
                              checkpoint_dir=None if self.checkpoint_dir is None else str(self.checkpoint_dir))
-        trainer = Trainer(self, config, step=_step, model_config={"music": self.get_params()})
+        trainer = Trainer(self, config, step=_step, model_config={"music": self.get_params()}, on_epoch=on_epoch)
         result = trainer.fit(_padded(train), None if held is None else _padded(held))
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch

@@ -135,4 +135,49 @@ register("airline", _forecast_space, _forecast_objective("airline", 12),
          "validation: the Gaussian NLL of the held-out windows")
 
 
+
+def _vowels_space(trial) -> dict[str, Any]:
+    return {"hidden_size": trial.suggest_categorical("hidden_size", [16, 32, 64, 128]),
+            "pooling": trial.suggest_categorical("pooling", ["last", "mean", "attention"]),
+            "lr": trial.suggest_float("lr", 1e-3, 3e-2, log=True),
+            "dropout": trial.suggest_float("dropout", 0.0, 0.5)}
+
+
+def _vowels_objective(params: dict[str, Any], report: Callable[[int, float], None], quick: bool) -> float:
+    from ..data.sequences import load_japanese_vowels
+    from .classifier import SequenceClassifier
+    X, y = load_japanese_vowels("train")                      # the test split is never read
+    if quick:
+        X, y = X[::5], y[::5]
+    model = SequenceClassifier("lstm", bidirectional=True, epochs=2 if quick else 60, patience=10,
+                               val_fraction=0.2, seed=0, **params)
+    model.fit(X, y, on_epoch=lambda row: report(row["epoch"], row["val_loss"]))
+    return min(row["val_loss"] for row in model.history_)
+
+
+def _chorales_space(trial) -> dict[str, Any]:
+    return {"hidden_size": trial.suggest_categorical("hidden_size", [64, 128, 256]),
+            "lr": trial.suggest_float("lr", 1e-3, 1e-2, log=True),
+            "dropout": trial.suggest_float("dropout", 0.0, 0.5)}
+
+
+def _chorales_objective(params: dict[str, Any], report: Callable[[int, float], None], quick: bool) -> float:
+    from ..data.music import load_chorales
+    from .music import PianoRollModel
+    train, valid = load_chorales("train", grid="quarter"), load_chorales("valid", grid="quarter")   # not "test"
+    if quick:
+        train, valid = train[:12], valid[:4]
+    model = PianoRollModel("lstm", epochs=2 if quick else 100, seed=0, **params)
+    model.fit(train, valid, on_epoch=lambda row: report(row["epoch"], row["val_loss"]))
+    return model.nll(valid)
+
+
+register("japanese-vowels", _vowels_space, _vowels_objective,
+         "bidirectional LSTM SequenceClassifier on JapaneseVowels' training split: hidden size, pooling, learning "
+         "rate, dropout; validation: the cross-entropy of a stratified 20% of the training split")
+register("chorales", _chorales_space, _chorales_objective,
+         "LSTM PianoRollModel on the quarter-note Bach chorales: hidden size, learning rate, dropout; validation: "
+         "the NLL per frame of the validation pieces")
+
+
 __all__ = ["TUNABLE", "TuneResult", "register", "tune"]
