@@ -406,6 +406,18 @@ def test_cli_on_a_csv_of_texts_holdout_and_cross_validation(tmp_path, capsys):
     assert SequenceClassifier.load(tmp_path / "b.safetensors").classes_.tolist() == ["neg", "pos"]
 
 
+def test_cli_flags_win_over_the_datasets_settings(tmp_path):
+    p = argparse.ArgumentParser(prog="lstmkit")
+    classify_cli.add_parser(p.add_subparsers())
+    args = p.parse_args(["classify", "movie-reviews"])
+    params = classify_cli._params(args, "movie-reviews")
+    assert (params["pooling"], params["dropout"], params["patience"], params["hidden_size"]) == ("attention", 0.5, 2, 128)
+    args = p.parse_args(["classify", "movie-reviews", "--dropout", "0.1", "--patience", "4", "--pooling", "mean"])
+    params = classify_cli._params(args, "movie-reviews")
+    assert (params["pooling"], params["dropout"], params["patience"]) == ("mean", 0.1, 4)
+    assert SequenceClassifier(**params).dropout == 0.1
+
+
 def test_cli_errors_name_the_problem(tmp_path):
     good = tmp_path / "good.csv"
     good.write_text("text,label\ngood film,pos\nbad film,neg\n", encoding="utf-8")

@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from lstmkit.models.encoders import KINDS, Encoder, count_parameters, hidden_for_budget, positions
@@ -208,3 +209,20 @@ def test_bad_input_and_sizes_are_named():
         Encoder("lstm", 3, 4, dropout=1.5)
     with pytest.raises(ValueError, match="budget must be >= 1, got 0"):
         hidden_for_budget("lstm", 3, 0)
+
+
+@pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, False), (1, True)])
+def test_gru_matches_torchs_packed_gru_on_every_path(layers, bidirectional):
+    torch.manual_seed(0)
+    enc = Encoder("gru", 3, 6, layers, bidirectional=bidirectional)
+    x, h0 = torch.randn(4, 7, 3, requires_grad=True), torch.randn(layers * (1 + bidirectional), 4, 6)
+    for lengths in (torch.tensor([7, 3, 5, 1]), torch.full((4,), 7)):
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        ref, ref_h = enc.rnn(packed, h0)
+        ref, _ = nn.utils.rnn.pad_packed_sequence(ref, batch_first=True, total_length=7)
+        out, h = enc(x, lengths, h0)
+        torch.testing.assert_close(out, ref)
+        torch.testing.assert_close(h, ref_h)
+        g, = torch.autograd.grad(out.sum() + h.sum(), x)
+        ref_g, = torch.autograd.grad(ref.sum() + ref_h.sum(), x)
+        torch.testing.assert_close(g, ref_g)

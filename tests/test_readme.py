@@ -49,3 +49,13 @@ def test_readme_forecast_example_runs(capsys):
     assert str(forecast.index[0]) == "1959-01" and str(forecast.index[-1]) == "1960-12"
     out = capsys.readouterr().out
     assert all(name in out for name in ("LSTM", "naive", "seasonal naive", "ETS", "ARIMA"))
+
+
+def test_readme_models_example_runs(capsys):
+    namespace: dict = {}
+    exec(compile(_block("SequenceClassifier("), "README.md", "exec"), namespace)
+    assert namespace["clf"].predict_proba(namespace["X_test"][:3]).shape == (3, 9)
+    assert namespace["clf"].score(namespace["X_test"], namespace["y_test"]) > 0.9
+    assert namespace["weights"].shape == (len(namespace["output"]), len("3 March 1999"))   # output x input characters
+    out = capsys.readouterr().out
+    assert "ROMEO:" in out
