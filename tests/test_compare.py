@@ -13,7 +13,7 @@ import torch
 from lstmkit.cli import compare as compare_cli
 from lstmkit.models import KINDS, count_parameters
 from lstmkit.models.classifier import SequenceClassifier
-from lstmkit.models.compare import TASKS, LastStep, Run, compare, format_runs, matched_hidden
+from lstmkit.models.compare import TASKS, LastStep, Run, Settings, compare, format_runs, matched_hidden
 from lstmkit.models.music import PianoRollModel
 
 
@@ -119,3 +119,30 @@ def test_cli_all_runs_every_task_into_one_table(capsys):
     args = p.parse_args(["compare", "all", "--quick", "--budget", "100"])
     with pytest.raises(ValueError, match="--budget applies to one task"):
         args.run(args)
+
+
+def test_save_dir_keeps_every_model_and_they_load_back(tmp_path, capsys):
+    p = argparse.ArgumentParser()
+    compare_cli.add_parser(p.add_subparsers())
+    args = p.parse_args(["compare", "temporal-order", "--quick", "--models", "lstm,gru", "--save-dir",
+                         str(tmp_path / "models")])
+    assert args.run(args) == 0
+    assert "models saved in" in capsys.readouterr().out
+    assert sorted(f.name for f in (tmp_path / "models").iterdir()) == ["temporal-order-gru.safetensors",
+                                                                      "temporal-order-lstm.safetensors"]
+    model = LastStep.load(tmp_path / "models" / "temporal-order-gru.safetensors")
+    x, lengths = torch.randn(3, 9, 8), torch.tensor([9, 4, 6])
+    assert model(x, lengths).shape == (3, 4) and model.encoder.kind == "gru"
+    torch.manual_seed(1)
+    fresh = LastStep("hybrid", 8, 8, 4).eval()
+    Settings(save_dir=tmp_path).save("t", "hybrid", fresh)
+    torch.testing.assert_close(LastStep.load(tmp_path / "t-hybrid.safetensors")(x, lengths), fresh(x, lengths))
+    (run,) = compare("japanese-vowels", ["lstm"], quick=True, budget=5_000, save_dir=tmp_path)
+    from lstmkit.data.sequences import load_japanese_vowels
+    X, y = load_japanese_vowels("test")
+    again = SequenceClassifier.load(tmp_path / "japanese-vowels-lstm.safetensors")
+    assert 100 * again.score(X[::5], y[::5]) == pytest.approx(run.value)
+    with pytest.raises(ValueError, match="is not a directory"):
+        compare("adding", ["lstm"], quick=True, save_dir=tmp_path / "missing")
+    with pytest.raises(ValueError, match="not a model saved by lstmkit compare"):
+        LastStep.load(tmp_path / "japanese-vowels-lstm.safetensors")

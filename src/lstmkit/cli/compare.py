@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
     p.add_argument("--quick", action="store_true", help="a tiny run (seconds) to check the set-up")
     p.add_argument("--json", type=Path, metavar="PATH", help="also write every result to this JSON file")
+    p.add_argument("--save-dir", type=Path, metavar="DIR", help="save every trained model there as "
+                                                                "TASK-MODEL.safetensors (created if missing)")
     p.set_defaults(run=run)
 
 
@@ -34,16 +36,21 @@ def run(args: argparse.Namespace) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     options = {} if args.T is None else {"T": args.T}
     progress = lambda line: print(line, file=sys.stderr, flush=True)        # noqa: E731
+    if args.save_dir is not None:
+        args.save_dir.mkdir(parents=True, exist_ok=True)
     if args.task == "all":
         if args.budget is not None:
             raise ValueError("--budget applies to one task; with all, each task runs at its own budget")
         runs = compare_all(models, minutes=args.minutes, quick=args.quick, seed=args.seed, progress=progress,
-                           **options)
+                           save_dir=args.save_dir, **options)
     else:
         runs = compare(args.task, models, budget=args.budget, minutes=args.minutes, quick=args.quick,
-                       seed=args.seed, progress=progress, **options)
+                       seed=args.seed, progress=progress, save_dir=args.save_dir, **options)
     print(format_runs(runs))
     if args.json is not None:
         args.json.write_text(json.dumps([r.to_dict() for r in runs], indent=2) + "\n")
         print(f"results written to {args.json}")
+    if args.save_dir is not None:
+        print(f"models saved in {args.save_dir} (TASK-MODEL.safetensors: LastStep.load, SequenceClassifier.load, "
+              "PianoRollModel.load)")
     return 0

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -33,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from .._checks import check_float, check_int
+from ..train.checkpoint import Checkpoint, CheckpointError, load, load_state, save
 from .encoders import KINDS, Encoder, count_parameters, hidden_for_budget
 
 
@@ -60,7 +62,8 @@ class Settings:
     """What every task run gets: ``budget`` parameters (None: the task's default), ``minutes`` of
     training per model, ``quick`` (a tiny version for tests), ``seed``, ``progress`` (a callable
     taking a line of text, or None); ``options``: per task (adding: ``T``; both long-lag tasks:
-    ``steps``, a cap on the training steps)."""
+    ``steps``, a cap on the training steps); ``save_dir``: where each trained model is saved as
+    ``TASK-MODEL.safetensors`` (None: not saved)."""
 
     budget: int | None = None
     minutes: float = 5.0
@@ -68,6 +71,17 @@ class Settings:
     seed: int = 0
     progress: Callable[[str], None] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    save_dir: str | Path | None = None
+
+    def save(self, task: str, kind: str, model: nn.Module) -> None:
+        """Save ``model`` in ``save_dir`` (a ``LastStep`` with its sizes; the others by their ``save``)."""
+        if self.save_dir is None:
+            return
+        path = Path(self.save_dir) / f"{task}-{kind}.safetensors"
+        if isinstance(model, LastStep):
+            save(path, Checkpoint({"model": dict(model.state_dict())}, {"compare": {"task": task, **model.sizes}}))
+        else:
+            model.save(path)
 
 
 class LastStep(nn.Module):
@@ -75,8 +89,20 @@ class LastStep(nn.Module):
 
     def __init__(self, kind: str, inputs: int, hidden: int, outputs: int, *, heads: int = 4) -> None:
         super().__init__()
+        self.sizes = {"kind": kind, "inputs": inputs, "hidden": hidden, "outputs": outputs, "heads": heads}
         self.encoder = Encoder(kind, inputs, hidden, heads=heads)
         self.head = nn.Linear(self.encoder.output_size, outputs)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LastStep":
+        """A model saved by ``lstmkit compare --save-dir`` (safetensors; no code runs)."""
+        ckpt = load(path)
+        info = ckpt.meta.get("compare")
+        if not isinstance(info, dict) or "model" not in ckpt.tensors:
+            raise CheckpointError(f"{str(path)!r} is not a model saved by lstmkit compare")
+        model = cls(info["kind"], info["inputs"], info["hidden"], info["outputs"], heads=info["heads"])
+        load_state(model, ckpt.tensors["model"], str(path))
+        return model.eval()
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         out, _ = self.encoder(x, lengths)
@@ -129,6 +155,7 @@ def _adding(kind: str, hidden: int, s: Settings) -> Run:
     with torch.no_grad():
         pred = torch.cat([model(x[i: i + 256], lengths[i: i + 256]) for i in range(0, len(x), 256)])
     err = (pred - y[:, 0]).abs()
+    s.save("adding", kind, model)
     return Run(f"adding T={T}", kind, hidden, count_parameters(model), "% right (|error| < 0.04)",
                100.0 * float((err < 0.04).float().mean()), True, seconds, steps,
                {"test MSE": float((err ** 2).mean())})
@@ -152,6 +179,7 @@ def _temporal_order(kind: str, hidden: int, s: Settings) -> Run:
     with torch.no_grad():
         pred = torch.cat([model(x[i: i + 256], lengths[i: i + 256]).argmax(1) for i in range(0, len(x), 256)])
     accuracy = float((pred.numpy() == test.labels).mean())
+    s.save("temporal-order", kind, model)
     return Run("temporal order (6a)", kind, hidden, count_parameters(model), "test accuracy %", 100.0 * accuracy,
                True, seconds, steps)
 
@@ -169,6 +197,7 @@ def _japanese_vowels(kind: str, hidden: int, s: Settings) -> Run:
     model.fit(X, y)
     seconds = time.perf_counter() - started
     accuracy = model.score(X_test, y_test)
+    s.save("japanese-vowels", kind, model)
     if s.progress is not None:
         s.progress(f"japanese vowels {kind}: test accuracy {100 * accuracy:.2f}% in {seconds:.1f} s")
     return Run("japanese vowels", kind, hidden, count_parameters(model), "test accuracy %", 100.0 * accuracy,
@@ -187,6 +216,7 @@ def _chorales(kind: str, hidden: int, s: Settings) -> Run:
     model.fit(train, valid)
     seconds = time.perf_counter() - started
     nll = model.nll(test)
+    s.save("chorales", kind, model)
     if s.progress is not None:
         s.progress(f"chorales {kind}: test NLL {nll:.3f} per frame in {seconds:.1f} s")
     return Run("bach chorales", kind, hidden, count_parameters(model), "test NLL per frame (nats)", nll, False,
@@ -234,8 +264,10 @@ def matched_hidden(task: str, kind: str, budget: int) -> int:
 
 def compare(task: str, models: tuple[str, ...] | list[str] = KINDS, *, budget: int | None = None,
             minutes: float = 5.0, quick: bool = False, seed: int = 0,
-            progress: Callable[[str], None] | None = None, **options: Any) -> list[Run]:
-    """Train and test each of ``models`` on ``task`` at (about) the same parameter count."""
+            progress: Callable[[str], None] | None = None, save_dir: str | Path | None = None,
+            **options: Any) -> list[Run]:
+    """Train and test each of ``models`` on ``task`` at (about) the same parameter count (each
+    saved in ``save_dir`` as ``TASK-MODEL.safetensors`` when given)."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; the tasks are {', '.join(sorted(TASKS))}")
     unknown = [m for m in models if m not in KINDS]
@@ -245,15 +277,20 @@ def compare(task: str, models: tuple[str, ...] | list[str] = KINDS, *, budget: i
     check_int("seed", seed, minimum=0)
     entry = TASKS[task]
     target = entry.budget if budget is None else check_int("budget", budget, minimum=1)
-    settings = Settings(budget=target, minutes=minutes, quick=quick, seed=seed, progress=progress, options=options)
+    if save_dir is not None and not Path(save_dir).is_dir():
+        raise ValueError(f"save_dir {str(save_dir)!r} is not a directory")
+    settings = Settings(budget=target, minutes=minutes, quick=quick, seed=seed, progress=progress, options=options,
+                        save_dir=save_dir)
     return [entry.run(kind, matched_hidden(task, kind, target), settings) for kind in models]
 
 
 def compare_all(models: tuple[str, ...] | list[str] = KINDS, *, minutes: float = 5.0, quick: bool = False,
-                seed: int = 0, progress: Callable[[str], None] | None = None, **options: Any) -> list[Run]:
+                seed: int = 0, progress: Callable[[str], None] | None = None, save_dir: str | Path | None = None,
+                **options: Any) -> list[Run]:
     """``compare`` on every task in ``TASKS``, each at its own default budget: one list of runs."""
     return [run for task in TASKS
-            for run in compare(task, models, minutes=minutes, quick=quick, seed=seed, progress=progress, **options)]
+            for run in compare(task, models, minutes=minutes, quick=quick, seed=seed, progress=progress,
+                               save_dir=save_dir, **options)]
 
 
 def format_runs(runs: list[Run]) -> str:
