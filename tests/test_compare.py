@@ -146,3 +146,15 @@ def test_save_dir_keeps_every_model_and_they_load_back(tmp_path, capsys):
         compare("adding", ["lstm"], quick=True, save_dir=tmp_path / "missing")
     with pytest.raises(ValueError, match="not a model saved by lstmkit compare"):
         LastStep.load(tmp_path / "japanese-vowels-lstm.safetensors")
+
+
+def test_cli_steps_caps_the_long_lag_training(capsys):
+    p = argparse.ArgumentParser()
+    compare_cli.add_parser(p.add_subparsers())
+    args = p.parse_args(["compare", "adding", "--T", "12", "--steps", "7", "--models", "gru", "--minutes", "5"])
+    assert args.run(args) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[:3] == ["adding", "T=12", "gru"] and row[-5] == "7"        # steps, time, "test MSE" and its value
+    args = p.parse_args(["compare", "adding", "--steps", "0"])
+    with pytest.raises(ValueError, match="--steps must be at least 1, got 0"):
+        args.run(args)

@@ -23,6 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                                               "(default %(default)s; the dataset tasks stop by "
                                                               "their own rules)")
     p.add_argument("--T", type=int, dest="T", help="adding: the sequence length (default 1000)")
+    p.add_argument("--steps", type=int, help="long-lag tasks: stop each model after this many updates (or at "
+                                             "--minutes, whichever comes first); the same steps give the same "
+                                             "results on any machine, minutes do not")
     p.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
     p.add_argument("--quick", action="store_true", help="a tiny run (seconds) to check the set-up")
     p.add_argument("--json", type=Path, metavar="PATH", help="also write every result to this JSON file")
@@ -34,7 +37,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..models.compare import compare, compare_all, format_runs
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    options = {} if args.T is None else {"T": args.T}
+    options: dict[str, int] = {} if args.T is None else {"T": args.T}
+    if args.steps is not None:
+        if args.steps < 1:
+            raise ValueError(f"--steps must be at least 1, got {args.steps}")
+        options["steps"] = args.steps
     progress = lambda line: print(line, file=sys.stderr, flush=True)        # noqa: E731
     if args.save_dir is not None:
         args.save_dir.mkdir(parents=True, exist_ok=True)
