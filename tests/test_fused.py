@@ -192,3 +192,17 @@ def test_same_input_same_bits_when_chunks_and_networks_run_on_threads(cell, spli
     second = _run(m, x, LENGTHS)
     for a, b in zip(first, second, strict=True):
         assert torch.equal(a, b)
+
+
+def test_the_engine_leaves_torchs_thread_count_alone():
+    """numba's OpenMP pool, started by the first kernel call, sets the process's OpenMP thread
+    count to all the cores; torch's must stay what the user set (here 1), or every later torch op
+    (a GRU, a matmul) runs oversubscribed. A fresh process: the pool starts once per process."""
+    code = ("import torch, lstmkit; torch.set_num_threads(1); "
+            "lstm = lstmkit.LSTM(2, 8, batch_first=True, backend='fused'); "
+            "out, _ = lstm(torch.randn(64, 20, 2, requires_grad=True)); a = torch.get_num_threads(); "
+            "out.sum().backward(); print(a, torch.get_num_threads())")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "1"]

@@ -11,6 +11,7 @@ Runs every registered cell on the CPU, in float32 and float64.
 
 from __future__ import annotations
 
+
 import threading
 from typing import Any
 
@@ -223,10 +224,13 @@ def _threads() -> int:
     """Threads for the kernels' parallel loop over networks: torch's thread count, within numba's
     (set in numba only when it changes: the call is thread-local and not free)."""
     import numba
-    n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    torch_threads = torch.get_num_threads()
+    n = max(1, min(torch_threads, numba.config.NUMBA_NUM_THREADS))
     if getattr(_numba_threads, "n", None) != n:
-        numba.set_num_threads(n)
-        _numba_threads.n = n
+        numba.set_num_threads(n)        # starts numba's OpenMP pool the first time, which sets the
+        _numba_threads.n = n            # process's (torch's too) OpenMP thread count to all the cores:
+        if torch.get_num_threads() != torch_threads:                 # give torch back its own
+            torch.set_num_threads(torch_threads)
     return n
 
 
