@@ -30,7 +30,7 @@ def test_demo_learns_a_short_latch_and_is_deterministic():
 
 
 def test_cli_demo_prints_progress_and_result(capsys):
-    assert main(["demo", "--length", "10", "--steps", "300"]) == 0
+    assert main(["demo", "--length", "10", "--steps", "800"]) == 0        # solved after 350 batches here: room to spare
     out = capsys.readouterr().out
     assert "held-out accuracy" in out and "solved: 100.0%" in out
 
