@@ -70,6 +70,9 @@ class LSTM(nn.Module):
             for suffix in self._suffixes(k):
                 add_parameters(self, spec, suffix, factory)
         self.reset_parameters()
+        #: Set by ``lstmkit.explain.trace`` while it records: called with (layer, cell, records,
+        #: lengths, steps) after each layer; None otherwise.
+        self._recorder: Any = None
 
     # --- structure ---------------------------------------------------------------------------------
     @property
@@ -150,7 +153,14 @@ class LSTM(nn.Module):
                 x = F.dropout(x, self.dropout, training=True)
             engine = engines.select(self.backend, spec, x)
             params = [gather(self, spec, s) for s in self._suffixes(k)]
-            x, layer_finals = engine.run_layer(spec, params, x, lengths, states[k * d:(k + 1) * d])
+            layer_states = states[k * d:(k + 1) * d]
+            recorder = getattr(self, "_recorder", None)     # lstmkit.explain.trace: the reference loop, recorded
+            if recorder is not None:
+                records: list[Any] = []
+                x, layer_finals = engines.reference.run_layer(spec, params, x, lengths, layer_states, records)
+                recorder(k, spec, records, lengths, x.shape[0])
+            else:
+                x, layer_finals = engine.run_layer(spec, params, x, lengths, layer_states)
             finals.extend(layer_finals)
         h_n = torch.stack([s[0] for s in finals])
         c_n = torch.stack([s[1] for s in finals])

@@ -36,13 +36,18 @@ def step_mask(lengths: Tensor | None, steps: int, device: torch.device) -> Tenso
     return (torch.arange(steps, device=device)[:, None] < lengths.to(device)[None, :])[..., None]
 
 
-def run_direction(cell: Cell, p: Params, x: Tensor, mask: Tensor | None, state: State) -> tuple[Tensor, State]:
-    """One direction over the whole sequence: x (T, B, I) -> out (T, B, O), final state."""
+def run_direction(cell: Cell, p: Params, x: Tensor, mask: Tensor | None, state: State,
+                  record: list[dict[str, Tensor]] | None = None) -> tuple[Tensor, State]:
+    """One direction over the whole sequence: x (T, B, I) -> out (T, B, O), final state.
+    ``record``, when given, gets one dict per computed step: the cell's gate values by name, the
+    new cell state ``c`` and the output ``y`` (``lstmkit.explain.trace`` reads them)."""
     xw = cell.project_input(p, x)                                    # (T, B, G), all steps at once
     steps = x.shape[0] if mask is None else int(mask.sum(0).max())   # nothing moves after the longest
     ys = []
     for t in range(steps):
-        y, new, _ = cell.step(p, xw[t], state)
+        y, new, gates = cell.step(p, xw[t], state)
+        if record is not None:
+            record.append({**gates, "c": new[1], "y": y})
         if mask is not None:                                         # padded steps keep the state
             m = mask[t]
             new = tuple(torch.where(m, n, o) for n, o in zip(new, state))
@@ -56,13 +61,19 @@ def run_direction(cell: Cell, p: Params, x: Tensor, mask: Tensor | None, state: 
 
 
 def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | None,
-              states: list[State]) -> tuple[Tensor, list[State]]:
+              states: list[State], records: list[list[dict[str, Tensor]]] | None = None
+              ) -> tuple[Tensor, list[State]]:
+    """``records``, when given, gets one list per direction of what ``run_direction`` records
+    (the reverse direction's in its own, reversed, time order)."""
     mask = step_mask(lengths, x.shape[0], x.device)
     outs, finals = [], []
     for direction, (p, state) in enumerate(zip(params, states)):
         reverse = direction == 1
         xd = reverse_padded(x, lengths) if reverse else x
-        out, final = run_direction(cell, p, xd, mask, state)
+        record = None if records is None else []
+        out, final = run_direction(cell, p, xd, mask, state, record)
+        if records is not None:
+            records.append(record)
         outs.append(reverse_padded(out, lengths) if reverse else out)
         finals.append(final)
     return torch.cat(outs, dim=-1), finals
