@@ -59,3 +59,15 @@ def test_readme_models_example_runs(capsys):
     assert namespace["weights"].shape == (len(namespace["output"]), len("3 March 1999"))   # output x input characters
     out = capsys.readouterr().out
     assert "ROMEO:" in out
+
+
+def test_readme_explain_example_runs():
+    namespace: dict = {}
+    exec(compile(_block("from lstmkit.explain import trace"), "README.md", "exec"), namespace)
+    cells, marked = namespace["cells"], namespace["marked"]
+    assert cells["forget"].shape == (32, namespace["x"].shape[1], 8)     # sequence, step, unit
+    assert namespace["x"].shape[1] == 22                                 # lengths 20..22 for T = 20
+    from lstmkit.explain import jump_ratio
+    assert jump_ratio(cells, marked)[namespace["writer"][0]] > 3.0
+    a = namespace["a"]
+    assert a.per_step.shape == (32, 22) and abs(a.delta).max() < 1e-3
