@@ -30,6 +30,17 @@ class LSTM(nn.Module):
         forget_bias: initial forget-gate bias: ``"default"`` is 1.0 for cells that have one, a float
             sets it, None keeps torch's uniform initialisation.
         check_finite: raise on NaN or inf in the input or initial state.
+        recurrent_dropout: variational dropout of the recurrent state (Gal & Ghahramani 2016), in
+            training only: per layer, direction and sequence one mask, drawn once per forward call,
+            multiplies the state h fed back into every step (the same mask at every step; the
+            state returned is unmasked). Keras's ``recurrent_dropout``, but on the fused engine.
+        input_dropout: variational dropout of each layer's input: one mask per layer and sequence,
+            the same at every step (Keras's ``dropout`` of a recurrent layer).
+        weight_drop: DropConnect on the hidden-to-hidden weights (AWD-LSTM, Merity et al. 2018):
+            one mask over ``weight_hh`` per layer and direction, drawn once per forward call.
+            All three are off (0.0) by default, act in training only (``eval()`` is deterministic)
+            and draw their masks from torch's generator (``torch.manual_seed`` reproduces them);
+            every engine that runs them gives the reference engine's result for the same masks.
         **cell_options: the cell's own options (e.g. ``block_size=2`` for ``"vanilla"``).
 
     Shapes (time-major; swap the first two with ``batch_first=True``), D = 2 if bidirectional:
@@ -43,8 +54,16 @@ class LSTM(nn.Module):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, device: Any = None, dtype: torch.dtype | None = None, *,
                  cell: str = "forget", backend: str = "auto", forget_bias: Any = DEFAULT,
-                 check_finite: bool = False, **cell_options: Any) -> None:
+                 check_finite: bool = False, recurrent_dropout: float = 0.0, input_dropout: float = 0.0,
+                 weight_drop: float = 0.0, **cell_options: Any) -> None:
         super().__init__()
+        for name, value in (("recurrent_dropout", recurrent_dropout), ("input_dropout", input_dropout),
+                            ("weight_drop", weight_drop)):
+            check_float(name, value, low=0.0, high=1.0)
+            if value >= 1.0:
+                raise ValueError(f"{name} must be a probability in [0, 1), got {value}: 1 would drop everything")
+        self.recurrent_dropout, self.input_dropout = float(recurrent_dropout), float(input_dropout)
+        self.weight_drop = float(weight_drop)
         self.num_layers = check_int("num_layers", num_layers, minimum=1)
         self.batch_first = check_bool("batch_first", batch_first)
         self.bidirectional = check_bool("bidirectional", bidirectional)
@@ -58,7 +77,8 @@ class LSTM(nn.Module):
             size_in = input_size if k == 0 else directions * self.cells[0].output_size
             self.cells.append(make_cell(cell, size_in, hidden_size, proj_size=proj_size, bias=bias,
                                         **cell_options))
-            engines.select(self.backend, self.cells[k])     # an engine that cannot run it fails now
+            # an engine that cannot run it (or its recurrent dropout) fails now
+            engines.select(self.backend, self.cells[k], masks=self.recurrent_dropout > 0)
         if self.dropout > 0 and self.num_layers == 1:
             warnings.warn("dropout acts between layers, so with num_layers=1 it does nothing "
                           f"(got dropout={self.dropout})", UserWarning, stacklevel=2)
@@ -98,7 +118,8 @@ class LSTM(nn.Module):
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, cell={self.cell!r}"
         for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
-                              ("bidirectional", False), ("proj_size", 0), ("backend", "auto")):
+                              ("bidirectional", False), ("proj_size", 0), ("backend", "auto"),
+                              ("recurrent_dropout", 0.0), ("input_dropout", 0.0), ("weight_drop", 0.0)):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)!r}"
         return s + "".join(f", {k}={v!r}" for k, v in self.cell_options.items())
@@ -151,20 +172,42 @@ class LSTM(nn.Module):
         for k, spec in enumerate(self.cells):
             if k > 0 and self.dropout > 0 and self.training:
                 x = F.dropout(x, self.dropout, training=True)
-            engine = engines.select(self.backend, spec, x)
+            regularise = self.training and (self.recurrent_dropout > 0 or self.input_dropout > 0 or self.weight_drop > 0)
+            masks = None
+            engine = engines.select(self.backend, spec, x, masks=regularise and self.recurrent_dropout > 0)
             params = [gather(self, spec, s) for s in self._suffixes(k)]
+            if regularise:
+                x, params, masks = self._regularise(spec, x, params, lengths)
             layer_states = states[k * d:(k + 1) * d]
             recorder = getattr(self, "_recorder", None)     # lstmkit.explain.trace: the reference loop, recorded
             if recorder is not None:
                 records: list[Any] = []
-                x, layer_finals = engines.reference.run_layer(spec, params, x, lengths, layer_states, records)
+                x, layer_finals = engines.reference.run_layer(spec, params, x, lengths, layer_states, records, masks)
                 recorder(k, spec, records, lengths, x.shape[0])
+            elif masks is not None:
+                x, layer_finals = engine.run_layer(spec, params, x, lengths, layer_states, recurrent_masks=masks)
             else:
                 x, layer_finals = engine.run_layer(spec, params, x, lengths, layer_states)
             finals.extend(layer_finals)
         h_n = torch.stack([s[0] for s in finals])
         c_n = torch.stack([s[1] for s in finals])
         return x, (h_n, c_n)
+
+    def _regularise(self, spec: Cell, x: Tensor, params: list[dict[str, Tensor]], lengths: Tensor | None
+                    ) -> tuple[Tensor, list[dict[str, Tensor]], list[Tensor] | None]:
+        """Training: draw this layer's masks (input, then weights, then recurrent state, per
+        direction in order) and apply the first two; the recurrent masks go to the engine."""
+        batch = x.shape[1]
+        if self.input_dropout > 0:                       # one mask per sequence, the same at every step
+            keep = 1.0 - self.input_dropout
+            x = x * (x.new_empty(1, batch, x.shape[2]).bernoulli_(keep) / keep)
+        if self.weight_drop > 0:
+            params = [{**p, "weight_hh": F.dropout(p["weight_hh"], self.weight_drop, training=True)} for p in params]
+        masks = None
+        if self.recurrent_dropout > 0:
+            keep = 1.0 - self.recurrent_dropout
+            masks = [x.new_empty(batch, spec.recurrent_size).bernoulli_(keep) / keep for _ in params]
+        return x, params, masks
 
     def _initial_states(self, hx: Any, batch: int, x: Tensor, batched: bool) -> list[State]:
         count = self.num_layers * self.num_directions

@@ -33,15 +33,21 @@ def check_backend(backend: object) -> str:
     return backend
 
 
-def select(backend: str, cell: Cell, x: Tensor | None = None) -> ModuleType:
+def select(backend: str, cell: Cell, x: Tensor | None = None, *, masks: bool = False) -> ModuleType:
     """The engine module that runs ``cell`` under ``backend`` on input ``x`` (T, B, I); raises if
-    it cannot. Without ``x`` (at construction) it only checks that some engine can."""
+    it cannot. Without ``x`` (at construction) it only checks that some engine can. ``masks``:
+    the engine must take recurrent dropout masks (torch's closed kernel cannot)."""
     check_backend(backend)
+    able = lambda e: e.supports(cell) and (not masks or getattr(e, "TAKES_MASKS", False))     # noqa: E731
     if backend == "auto":
-        return next(ENGINES[n] for n in AUTO_ORDER if ENGINES[n].supports(cell)
+        return next(ENGINES[n] for n in AUTO_ORDER if able(ENGINES[n])
                     and (x is None or not hasattr(ENGINES[n], "prefers") or ENGINES[n].prefers(cell, x)))
     engine = ENGINES[backend]
     if not engine.supports(cell):
-        able = [n for n, e in ENGINES.items() if e.supports(cell)]
-        raise ValueError(f"backend {backend!r} cannot run cell {cell.name!r}; use one of: auto, {', '.join(able)}")
+        names = [n for n, e in ENGINES.items() if e.supports(cell)]
+        raise ValueError(f"backend {backend!r} cannot run cell {cell.name!r}; use one of: auto, {', '.join(names)}")
+    if not able(engine):
+        names = [n for n, e in ENGINES.items() if able(e)]
+        raise ValueError(f"backend {backend!r} (torch's closed kernel) cannot apply recurrent_dropout; "
+                         f"use one of: auto, {', '.join(names)}")
     return engine

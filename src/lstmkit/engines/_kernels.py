@@ -98,6 +98,14 @@ def copy2(src, dst):
 
 
 @numba.njit(inline="always")
+def masked(h, mask, out):
+    """out = h * mask, elementwise (B, R)."""
+    for i in range(h.shape[0]):
+        for k in range(h.shape[1]):
+            out[i, k] = h[i, k] * mask[i, k]
+
+
+@numba.njit(inline="always")
 def output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas):
     """The whole gradient reaching step t's outputs, dy_all[t] = dy[t] + dh[:, :O] (the next
     step's share; zero at padded rows), and through the projection to the unprojected output, dm."""
@@ -115,32 +123,40 @@ def output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas):
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
-            y, h_all, c_all, act, m_all):
+            y, h_all, c_all, act, m_all, rmask, use_rmask):
     """Per network k: xw (T,B,G), whh (G,R), wp (3,H) peepholes, whr (P,H) or (0,H), h0 (B,R),
     c0 (B,H), lengths (B,). Writes y (T,B,O), h_all (T+1,B,R) and c_all (T+1,B,H) (index t is the
     state before step t), act (T,B,G) the gate activations, m_all (T,B,H) the unprojected outputs.
     Padded steps get y = 0 and m = 0; their act is left unwritten (backward never reads it).
     With keep false (inference: no backward to come) only y is kept whole: act and m_all have one
-    step (T=1) and h_all, c_all two, used in turn; the final state is at index T % 2."""
+    step (T=1) and h_all, c_all two, used in turn; the final state is at index T % 2.
+    use_rmask: the recurrent state is multiplied by rmask (B,R) (variational recurrent dropout: the
+    same mask at every step) before each step's product; h_all keeps the unmasked state."""
     for k in numba.prange(xw.shape[0]):         # networks (or batch chunks) side by side
         _forward(xw[k], whh[k], wp[k], whr[k], h0[k], c0[k], lengths[k], kind, block, rgates, blas, keep,
-                 y[k], h_all[k], c_all[k], act[k], m_all[k])
+                 y[k], h_all[k], c_all[k], act[k], m_all[k], rmask[k], use_rmask)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep, y, h_all, c_all, act, m_all):
+def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep, y, h_all, c_all, act, m_all,
+             rmask, use_rmask):
     T, B, G = xw.shape
     H = c0.shape[1]
     O = y.shape[2]
     C = H // block
     z = np.empty((B, G), dtype=xw.dtype)
+    hm = np.empty((B, h_all.shape[2]) if use_rmask else (0, 0), dtype=xw.dtype)
     whh_t = np.ascontiguousarray(whh.T)              # (R, G): the products below are h @ W^T
     whr_t = np.ascontiguousarray(whr.T)
     h_all[0] = h0
     c_all[0] = c0
     for t in range(T):
         s, s1, ta = (t, t + 1, t) if keep else (t & 1, (t + 1) & 1, 0)
-        mm(h_all[s], whh_t, whh, z, blas)
+        if use_rmask:
+            masked(h_all[s], rmask, hm)
+            mm(hm, whh_t, whh, z, blas)
+        else:
+            mm(h_all[s], whh_t, whh, z, blas)
         for b in range(B):
             c_prev = c_all[s, b]
             if t >= lengths[b]:                      # padding: the state stands still
@@ -213,16 +229,19 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncated, blas, blas_sum,
-             h_all, c_all, act, m_all, dz_all, dy_all, dh0, dc0, dwp, dwhh, dwhr):
+             h_all, c_all, act, m_all, dz_all, dy_all, dh0, dc0, dwp, dwhh, dwhr, rmask, use_rmask):
     """Gradients, per network k. dy (T,B,O), dh_T (B,R), dc_T (B,H) come in; dz_all (T,B,G) (the
     gradient of xw), dy_all (T,B,O) (the whole gradient reaching each output: from above and from
     the next step), dh0, dc0 and the weight gradients dwp (3,H), dwhh (G,R), dwhr (P,H) go out
     (those three zeroed by the caller: they accumulate). blas_sum: whether the sums over all steps
-    (one product each, T·B deep) go to OpenBLAS, which pays even where the per-step ones do not."""
+    (one product each, T·B deep) go to OpenBLAS, which pays even where the per-step ones do not.
+    With use_rmask, h_all must hold the masked states (what the products read) and the gradient
+    reaching each earlier state is masked by rmask."""
     T, B = dz_all.shape[1], dz_all.shape[2]
     for k in numba.prange(dy.shape[0]):
         _backward(dy[k], dh_T[k], dc_T[k], whh[k], wp[k], whr[k], lengths[k], kind, block, rgates,
-                  truncated, blas, c_all[k], act[k], dz_all[k], dy_all[k], dh0[k], dc0[k], dwp[k])
+                  truncated, blas, c_all[k], act[k], dz_all[k], dy_all[k], dh0[k], dc0[k], dwp[k],
+                  rmask[k], use_rmask)
         if T * B > 0:                                # Σ_t dz_t^T h_{t-1} and Σ_t dy_t^T m_t
             mm_tn(dz_all[k].reshape((T * B, dz_all.shape[3])),
                   h_all[k, :T].reshape((T * B, h_all.shape[3])), dwhh[k], blas_sum)
@@ -233,7 +252,7 @@ def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncat
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncated, blas,
-              c_all, act, dz_all, dy_all, dh, dc, dwp):
+              c_all, act, dz_all, dy_all, dh, dc, dwp, rmask, use_rmask):
     T, B, G = act.shape
     H = c_all.shape[2]
     O = dy.shape[2]
@@ -308,5 +327,8 @@ def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, trunca
             if t < lengths[b]:
                 if truncated:
                     dh[b] = 0.0
+                elif use_rmask:
+                    for r in range(R):
+                        dh[b, r] = back[b, r] * rmask[b, r]
                 else:
                     copy(back[b], dh[b], R)

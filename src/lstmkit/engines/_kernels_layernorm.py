@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from ..cells.layernorm import EPS
-from ._kernels import copy, copy2, mm, mm_tn, output_grad
+from ._kernels import copy, copy2, masked, mm, mm_tn, output_grad
 from ._math import sig, tanh
 
 
@@ -49,27 +49,33 @@ def _normalise_backward(dxhat, xhat, rstd, out):
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas, keep,
-            y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c):
-    """Per network k, as _kernels.forward, plus the layer norms' x̂ and reciprocal std."""
+            y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c, rmask, use_rmask):
+    """Per network k, as _kernels.forward (rmask too), plus the layer norms' x̂ and reciprocal std."""
     for k in numba.prange(xw.shape[0]):         # networks (or batch chunks) side by side
         _forward(xw[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], h0[k], c0[k], lengths[k], blas, keep,
-                 y[k], h_all[k], c_all[k], act[k], m_all[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k])
+                 y[k], h_all[k], c_all[k], act[k], m_all[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k],
+                 rmask[k], use_rmask)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas, keep,
-             y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c):
+             y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c, rmask, use_rmask):
     T, B, G = xw.shape
     H = c0.shape[1]
     O = y.shape[2]
     hw = np.empty((B, G), dtype=xw.dtype)
+    hm = np.empty((B, h_all.shape[2]) if use_rmask else (0, 0), dtype=xw.dtype)
     whh_t = np.ascontiguousarray(whh.T)
     whr_t = np.ascontiguousarray(whr.T)
     h_all[0] = h0
     c_all[0] = c0
     for t in range(T):
         s, s1, ta = (t, t + 1, t) if keep else (t & 1, (t + 1) & 1, 0)
-        mm(h_all[s], whh_t, whh, hw, blas)
+        if use_rmask:
+            masked(h_all[s], rmask, hm)
+            mm(hm, whh_t, whh, hw, blas)
+        else:
+            mm(h_all[s], whh_t, whh, hw, blas)
         for b in range(B):
             c_prev = c_all[s, b]
             if t >= lengths[b]:
@@ -108,7 +114,7 @@ def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas, keep,
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, blas_sum, h_all, c_all, act, m_all,
              xhat_hh, rstd_hh, chat, rstd_c, dz_all, dhw_all, dy_all, dh0, dc0, dg_hh, dg_c, db_c,
-             dwhh, dwhr):
+             dwhh, dwhr, rmask, use_rmask):
     """Per network k. dz_all (T,B,G) is the gradient of xw, dhw_all (T,B,G) that of W_hh h;
     dg_hh, dg_c, db_c, dwhh (G,R) = Σ_t dhw_t^T h_{t-1} and dwhr (P,H) = Σ_t dy_t^T m_t accumulate
     (zeroed by the caller); every other output is written here."""
@@ -116,7 +122,7 @@ def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, blas_sum, 
     for k in numba.prange(dy.shape[0]):
         _backward(dy[k], dh_T[k], dc_T[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], lengths[k], blas,
                   c_all[k], act[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k], dz_all[k], dhw_all[k],
-                  dy_all[k], dh0[k], dc0[k], dg_hh[k], dg_c[k], db_c[k])
+                  dy_all[k], dh0[k], dc0[k], dg_hh[k], dg_c[k], db_c[k], rmask[k], use_rmask)
         if T * B > 0:
             mm_tn(dhw_all[k].reshape((T * B, dhw_all.shape[3])),
                   h_all[k, :T].reshape((T * B, h_all.shape[3])), dwhh[k], blas_sum)
@@ -127,7 +133,7 @@ def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, blas_sum, 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, act, xhat_hh, rstd_hh,
-              chat, rstd_c, dz_all, dhw_all, dy_all, dh, dc, dg_hh, dg_c, db_c):
+              chat, rstd_c, dz_all, dhw_all, dy_all, dh, dc, dg_hh, dg_c, db_c, rmask, use_rmask):
     T, B, G = act.shape
     H = c_all.shape[2]
     dh[:] = dh_T
@@ -179,4 +185,8 @@ def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, ac
         mm(dhw_all[t], whh, whh_t, back, blas)       # padded rows of dhw are zero
         for b in range(B):
             if t < lengths[b]:
-                copy(back[b], dh[b], back.shape[1])
+                if use_rmask:
+                    for r in range(back.shape[1]):
+                        dh[b, r] = back[b, r] * rmask[b, r]
+                else:
+                    copy(back[b], dh[b], back.shape[1])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -44,6 +45,10 @@ AUTO_MIN_STEPS = 3
 
 def supports(cell: Cell) -> bool:
     return type(cell) in _KINDS or type(cell) is LayerNormCell
+
+
+#: This engine takes ``recurrent_masks`` (recurrent dropout).
+TAKES_MASKS = True
 
 
 def prefers(cell: Cell, x: Tensor) -> bool:
@@ -116,7 +121,7 @@ class _Recurrence(torch.autograd.Function):
     with a leading network axis; see _kernels."""
 
     @staticmethod
-    def forward(ctx, xw, whh, wp, whr, h0, c0, lengths, config):
+    def forward(ctx, xw, whh, wp, whr, h0, c0, lengths, config, rmask):
         kind, block, rgates, _ = config
         K, T, B = xw.shape[:3]
         H = c0.shape[-1]
@@ -126,28 +131,31 @@ class _Recurrence(torch.autograd.Function):
         new = lambda *shape: torch.empty(shape, dtype=xw.dtype)     # the kernel writes every element
         y, h_all, c_all = new(K, T, B, O), new(K, states, B, h0.shape[-1]), new(K, states, B, H)
         act, m_all = new(K, steps, B, xw.shape[-1]), new(K, steps, B, H)
+        use_rmask = rmask is not None
         _kernels().forward(_np(xw), _np(whh), _np(wp), _np(whr), _np(h0), _np(c0), lengths.numpy(),
                            kind, block, rgates, _use_blas(B, whh), keep, y.numpy(), h_all.numpy(),
-                           c_all.numpy(), act.numpy(), m_all.numpy())
+                           c_all.numpy(), act.numpy(), m_all.numpy(), *_mask_args(rmask, xw))
         if keep:
-            ctx.save_for_backward(whh, wp, whr, lengths, h_all, c_all, act, m_all)
+            ctx.save_for_backward(whh, wp, whr, lengths, h_all, c_all, act, m_all,
+                                  rmask if use_rmask else None)
         ctx.config = config
         last = T if keep else T % 2                    # padding carried the state to the end
         return y, h_all[:, last], c_all[:, last]
 
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
-        whh, wp, whr, lengths, h_all, c_all, act, m_all = ctx.saved_tensors
+        whh, wp, whr, lengths, h_all, c_all, act, m_all, rmask = ctx.saved_tensors
         kind, block, rgates, truncated = ctx.config
+        h_read = h_all if rmask is None else h_all * rmask[:, None]     # what the products read
         B = act.shape[2]
         dz, dy_all = _empty(act), _empty(dy)
         dh0, dc0 = _empty(h_all[:, 0]), _empty(c_all[:, 0])
         dwp, dwhh, dwhr = _zeros(wp), _zeros(whh), _zeros(whr)
         _kernels().backward(_np(dy), _np(dh_n), _np(dc_n), _np(whh), _np(wp), _np(whr), lengths.numpy(),
-                            kind, block, rgates, truncated, _use_blas(B, whh), _blas_sums(), h_all.numpy(), c_all.numpy(),
+                            kind, block, rgates, truncated, _use_blas(B, whh), _blas_sums(), _np(h_read), c_all.numpy(),
                             act.numpy(), m_all.numpy(), dz.numpy(), dy_all.numpy(), dh0.numpy(), dc0.numpy(),
-                            dwp.numpy(), dwhh.numpy(), dwhr.numpy())
-        return dz, dwhh, dwp if kind == 2 else None, dwhr if whr.shape[1] else None, dh0, dc0, None, None
+                            dwp.numpy(), dwhh.numpy(), dwhr.numpy(), *_mask_args(rmask, act))
+        return dz, dwhh, dwp if kind == 2 else None, dwhr if whr.shape[1] else None, dh0, dc0, None, None, None
 
 
 class _LayerNormRecurrence(torch.autograd.Function):
@@ -155,7 +163,7 @@ class _LayerNormRecurrence(torch.autograd.Function):
     _kernels_layernorm."""
 
     @staticmethod
-    def forward(ctx, xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths):
+    def forward(ctx, xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, rmask):
         K, T, B = xw.shape[:3]
         H = c0.shape[-1]
         keep = any(ctx.needs_input_grad)
@@ -167,48 +175,58 @@ class _LayerNormRecurrence(torch.autograd.Function):
         _ln_kernels().forward(_np(xw), _np(whh), _np(g_hh), _np(g_c), _np(b_c), _np(whr), _np(h0), _np(c0),
                               lengths.numpy(), _use_blas(B, whh), keep, y.numpy(), h_all.numpy(), c_all.numpy(),
                               act.numpy(), m_all.numpy(), xhat.numpy(), rstd.numpy(), chat.numpy(),
-                              rstd_c.numpy())
+                              rstd_c.numpy(), *_mask_args(rmask, xw))
         if keep:
             ctx.save_for_backward(whh, g_hh, g_c, b_c, whr, lengths, h_all, c_all, act, m_all, xhat, rstd,
-                                  chat, rstd_c)
+                                  chat, rstd_c, rmask)
         last = T if keep else T % 2
         return y, h_all[:, last], c_all[:, last]
 
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
-        whh, g_hh, g_c, b_c, whr, lengths, h_all, c_all, act, m_all, xhat, rstd, chat, rstd_c = ctx.saved_tensors
+        whh, g_hh, g_c, b_c, whr, lengths, h_all, c_all, act, m_all, xhat, rstd, chat, rstd_c, rmask = ctx.saved_tensors
+        h_read = h_all if rmask is None else h_all * rmask[:, None]
         B = act.shape[2]
         dz, dhw, dy_all = _empty(act), _empty(act), _empty(dy)
         dh0, dc0 = _empty(h_all[:, 0]), _empty(c_all[:, 0])
         dg_hh, dg_c, db_c = _zeros(g_hh), _zeros(g_c), _zeros(b_c)
         dwhh, dwhr = _zeros(whh), _zeros(whr)
         _ln_kernels().backward(_np(dy), _np(dh_n), _np(dc_n), _np(whh), _np(g_hh), _np(g_c), _np(b_c),
-                               _np(whr), lengths.numpy(), _use_blas(B, whh), _blas_sums(), h_all.numpy(), c_all.numpy(),
+                               _np(whr), lengths.numpy(), _use_blas(B, whh), _blas_sums(), _np(h_read), c_all.numpy(),
                                act.numpy(), m_all.numpy(), xhat.numpy(), rstd.numpy(), chat.numpy(),
                                rstd_c.numpy(), dz.numpy(), dhw.numpy(), dy_all.numpy(), dh0.numpy(),
                                dc0.numpy(), dg_hh.numpy(), dg_c.numpy(), db_c.numpy(), dwhh.numpy(),
-                               dwhr.numpy())
-        return dz, dwhh, dg_hh, dg_c, db_c, dwhr if whr.shape[1] else None, dh0, dc0, None
+                               dwhr.numpy(), *_mask_args(rmask, act))
+        return dz, dwhh, dg_hh, dg_c, db_c, dwhr if whr.shape[1] else None, dh0, dc0, None, None
 
 
-def run_networks(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, steps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def _mask_args(rmask: Tensor | None, like: Tensor) -> tuple[Any, bool]:
+    """The kernels' (rmask, use_rmask) arguments: a placeholder of ``like``'s dtype when unmasked."""
+    if rmask is None:
+        return np.zeros((like.shape[0], 0, 0), dtype=_np(like).dtype), False
+    return _np(rmask.to(like.dtype)), True
+
+
+def run_networks(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, steps: Tensor,
+                 rmask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """The recurrence of K networks of ``cell`` in one kernel call. Every tensor has a leading
     network axis: the parameters ``p`` (K, ...), xw = the input projection (K, T, B, G), h0
-    (K, B, R), c0 (K, B, H), steps (K, B) int64. Returns y (K, T, B, O), h_n and c_n.
-    The networks run side by side on up to ``torch.get_num_threads()`` threads."""
+    (K, B, R), c0 (K, B, H), steps (K, B) int64, rmask (K, B, R) or None: the recurrent dropout
+    mask (the state is multiplied by it before every step's product). Returns y (K, T, B, O),
+    h_n and c_n. The networks run side by side on up to ``torch.get_num_threads()`` threads."""
     _threads()
     whr = p.get("weight_hr", xw.new_zeros(xw.shape[0], 0, cell.hidden_size))
     if type(cell) is LayerNormCell:
         b_c = p.get("bias_ln_c", xw.new_zeros(xw.shape[0], cell.hidden_size))
         return _LayerNormRecurrence.apply(xw, p["weight_hh"], p["weight_ln_hh"], p["weight_ln_c"], b_c,
-                                          whr, h0, c0, steps)
+                                          whr, h0, c0, steps, rmask)
     kind = _KINDS[type(cell)]
     opts = cell.config
     config = (kind, opts.get("block_size", 1), bool(opts.get("recurrent_gates", False)),
               bool(opts.get("truncated", False)))
     wp = (torch.stack([p["weight_ci"], p["weight_cf"], p["weight_co"]], dim=1) if kind == 2
           else xw.new_zeros(xw.shape[0], 3, cell.hidden_size))
-    return _Recurrence.apply(xw, p["weight_hh"], wp, whr, h0, c0, steps, config)
+    return _Recurrence.apply(xw, p["weight_hh"], wp, whr, h0, c0, steps, config, rmask)
 
 
 #: A direction's batch is split into one chunk per thread (each chunk a "network" of the kernel,
@@ -240,7 +258,8 @@ def chunks(cell: Cell, batch: int, threads: int) -> int:
     return max(1, min(threads, batch)) if work >= PARALLEL_MIN_STEP_WORK else 1
 
 
-def _run_direction(cell: Cell, p: Params, x: Tensor, h0: Tensor, c0: Tensor, steps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def _run_direction(cell: Cell, p: Params, x: Tensor, h0: Tensor, c0: Tensor, steps: Tensor,
+                   rmask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """One direction, x (T, B, I). The batch runs as n chunks of ceil(B/n) sequences (the last
     one filled up with zero-length sequences), each a kernel "network" with the same weights; the
     weights' gradients sum over the chunks through ``expand``."""
@@ -259,8 +278,9 @@ def _run_direction(cell: Cell, p: Params, x: Tensor, h0: Tensor, c0: Tensor, ste
     shared = {name: v.unsqueeze(0) if n == 1 else v.unsqueeze(0).expand(n, *v.shape) for name, v in p.items()}
     xw = cell.project_input(p, split(x) if n > 1 else x.unsqueeze(0))      # one product, shared weights
     lengths = (torch.nn.functional.pad(steps, (0, fill)) if fill else steps).reshape(n, size)
-    y, h_n, c_n = run_networks(cell, shared, xw, split_state(h0) if n > 1 else h0.unsqueeze(0),
-                               split_state(c0) if n > 1 else c0.unsqueeze(0), lengths)
+    one = lambda v: split_state(v) if n > 1 else v.unsqueeze(0)               # noqa: E731
+    y, h_n, c_n = run_networks(cell, shared, xw, one(h0), one(c0), lengths,
+                               None if rmask is None else one(rmask).contiguous())
     if n == 1:
         return y[0], h_n[0], c_n[0]
     y = y.transpose(0, 1).reshape(T, n * size, y.shape[-1])[:, :B]
@@ -268,7 +288,8 @@ def _run_direction(cell: Cell, p: Params, x: Tensor, h0: Tensor, c0: Tensor, ste
 
 
 def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | None,
-              states: list[State]) -> tuple[Tensor, list[State]]:
+              states: list[State], recurrent_masks: list[Tensor] | None = None) -> tuple[Tensor, list[State]]:
+    """``recurrent_masks``: one (B, R) mask per direction, or None (see the reference engine)."""
     if x.device.type != "cpu":
         raise ValueError(f"backend 'fused' runs on the CPU, got input on {x.device}; use backend='reference'")
     if x.dtype not in (torch.float32, torch.float64):
@@ -279,7 +300,8 @@ def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | Non
     for direction, (p, (h0, c0)) in enumerate(zip(params, states)):
         reverse = direction == 1
         xd = reverse_padded(x, lengths) if reverse else x
-        y, h_n, c_n = _run_direction(cell, p, xd, h0, c0, steps)
+        y, h_n, c_n = _run_direction(cell, p, xd, h0, c0, steps,
+                                     None if recurrent_masks is None else recurrent_masks[direction])
         outs.append(reverse_padded(y, lengths) if reverse else y)
         finals.append((h_n, c_n))
     return (torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]), finals

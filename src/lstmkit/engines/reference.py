@@ -37,15 +37,18 @@ def step_mask(lengths: Tensor | None, steps: int, device: torch.device) -> Tenso
 
 
 def run_direction(cell: Cell, p: Params, x: Tensor, mask: Tensor | None, state: State,
-                  record: list[dict[str, Tensor]] | None = None) -> tuple[Tensor, State]:
+                  record: list[dict[str, Tensor]] | None = None, rmask: Tensor | None = None) -> tuple[Tensor, State]:
     """One direction over the whole sequence: x (T, B, I) -> out (T, B, O), final state.
     ``record``, when given, gets one dict per computed step: the cell's gate values by name, the
-    new cell state ``c`` and the output ``y`` (``lstmkit.explain.trace`` reads them)."""
+    new cell state ``c`` and the output ``y`` (``lstmkit.explain.trace`` reads them).
+    ``rmask`` (B, R): variational recurrent dropout, the recurrent state fed into every step is
+    multiplied by it (the same mask at every step); the state carried and returned is unmasked."""
     xw = cell.project_input(p, x)                                    # (T, B, G), all steps at once
     steps = x.shape[0] if mask is None else int(mask.sum(0).max())   # nothing moves after the longest
     ys = []
     for t in range(steps):
-        y, new, gates = cell.step(p, xw[t], state)
+        fed = state if rmask is None else (state[0] * rmask, state[1])
+        y, new, gates = cell.step(p, xw[t], fed)
         if record is not None:
             record.append({**gates, "c": new[1], "y": y})
         if mask is not None:                                         # padded steps keep the state
@@ -61,17 +64,19 @@ def run_direction(cell: Cell, p: Params, x: Tensor, mask: Tensor | None, state: 
 
 
 def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | None,
-              states: list[State], records: list[list[dict[str, Tensor]]] | None = None
-              ) -> tuple[Tensor, list[State]]:
+              states: list[State], records: list[list[dict[str, Tensor]]] | None = None,
+              recurrent_masks: list[Tensor] | None = None) -> tuple[Tensor, list[State]]:
     """``records``, when given, gets one list per direction of what ``run_direction`` records
-    (the reverse direction's in its own, reversed, time order)."""
+    (the reverse direction's in its own, reversed, time order); ``recurrent_masks``, one (B, R)
+    recurrent dropout mask per direction, or None."""
     mask = step_mask(lengths, x.shape[0], x.device)
     outs, finals = [], []
     for direction, (p, state) in enumerate(zip(params, states)):
         reverse = direction == 1
         xd = reverse_padded(x, lengths) if reverse else x
         record = None if records is None else []
-        out, final = run_direction(cell, p, xd, mask, state, record)
+        out, final = run_direction(cell, p, xd, mask, state, record,
+                                   None if recurrent_masks is None else recurrent_masks[direction])
         if records is not None:
             records.append(record)
         outs.append(reverse_padded(out, lengths) if reverse else out)
@@ -81,3 +86,7 @@ def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | Non
 
 def supports(cell: Cell) -> bool:
     return True
+
+
+#: This engine takes ``recurrent_masks`` (recurrent dropout).
+TAKES_MASKS = True
