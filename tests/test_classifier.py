@@ -444,3 +444,31 @@ def test_cli_errors_name_the_problem(tmp_path):
     ]:
         with pytest.raises(ValueError, match=message):
             cli(argv)
+
+
+def test_embedding_dropout_drops_whole_word_types_in_training_only():
+    texts = ["good good film", "bad film bad", "good", "bad bad"] * 3
+    clf = SequenceClassifier(hidden_size=4, embedding_size=8, epochs=1, val_fraction=0.0,
+                             embedding_dropout=0.5).fit(texts, ["p", "n", "p", "n"] * 3)
+    x, _ = clf._batch(clf._inputs(texts), "X")
+    ids = torch.from_numpy(x)
+    clf.train()
+    torch.manual_seed(3)
+    got = clf._embed(ids)
+    full = clf.embedding_(ids)
+    for word in ids.unique().tolist():
+        where = ids == word
+        rows = got[where]
+        if word == 0:                                                       # padding stays zero
+            assert (rows == 0).all()
+            continue
+        dropped = (rows == 0).all(dim=1)
+        assert dropped.all() or not dropped.any(), "a word type is dropped everywhere in the batch or nowhere"
+        if not dropped.any():
+            torch.testing.assert_close(rows, full[where] * 2.0)             # kept and scaled by 1 / (1 - p)
+    clf.eval()
+    torch.testing.assert_close(clf._embed(ids), full)                       # eval: no dropout
+    with pytest.raises(ValueError, match="embedding_dropout drops words"):
+        SequenceClassifier(embedding_dropout=0.1, epochs=1).fit([np.zeros((3, 2))] * 4, [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="embedding_dropout"):
+        SequenceClassifier(embedding_dropout=1.0, epochs=1).fit(texts, ["p", "n", "p", "n"] * 3)

@@ -51,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="training epochs at most (early stopping on a validation split)")
     p.add_argument("--lr", type=float, help="AdamW's learning rate")
     p.add_argument("--dropout", type=float, help="dropout on the embeddings and before the head (default 0.2; movie-reviews 0.5)")
+    p.add_argument("--embedding-dropout", type=float, help="texts: drop each word type of a batch with this "
+                                                           "probability in training (default 0)")
     p.add_argument("--patience", type=int, help="epochs without a lower validation loss before stopping (default 10; movie-reviews 2)")
     p.add_argument("--batch-size", type=int, help="items per batch")
     p.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
@@ -108,7 +110,8 @@ def _params(args: argparse.Namespace, name: str) -> dict[str, Any]:
     given = {key: value for key, value in (("pooling", args.pooling), ("bidirectional", args.bidirectional),
                                            ("hidden_size", args.hidden_size), ("num_layers", args.layers),
                                            ("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
-                                           ("dropout", args.dropout), ("patience", args.patience))
+                                           ("dropout", args.dropout), ("embedding_dropout", args.embedding_dropout),
+                                           ("patience", args.patience))
              if value is not None}
     if args.quick:
         params.update(QUICK)

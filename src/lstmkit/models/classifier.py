@@ -70,18 +70,20 @@ class SequenceClassifier(nn.Module):
     ``n_features_in_`` (numeric) or ``vocabulary_`` (text), ``history_`` (one row per epoch).
     """
 
-    PARAMS = ("model", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "heads", "cell",
+    PARAMS = ("model", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "embedding_dropout", "heads", "cell",
               "embedding_size", "min_count", "max_vocab", "epochs", "batch_size", "lr", "schedule", "weight_decay", "patience",
               "val_fraction", "seed", "progress")
 
     def __init__(self, model: str = "lstm", *, hidden_size: int = 64, num_layers: int = 1, bidirectional: bool = True,
-                 pooling: str = "last", dropout: float = 0.2, heads: int = 4, cell: str = "forget",
+                 pooling: str = "last", dropout: float = 0.2, embedding_dropout: float = 0.0, heads: int = 4,
+                 cell: str = "forget",
                  embedding_size: int = 64, min_count: int = 1, max_vocab: int | None = 20000, epochs: int = 60,
                  batch_size: int = 32, lr: float = 3e-3, schedule: str = "constant", weight_decay: float = 1e-2, patience: int | None = 10,
                  val_fraction: float = 0.1, seed: int = 0, progress: bool = False) -> None:
         super().__init__()
         self.model, self.hidden_size, self.num_layers, self.bidirectional = model, hidden_size, num_layers, bidirectional
         self.pooling, self.dropout, self.heads, self.cell = pooling, dropout, heads, cell
+        self.embedding_dropout = embedding_dropout
         self.embedding_size, self.min_count, self.max_vocab = embedding_size, min_count, max_vocab
         self.epochs, self.batch_size, self.lr, self.schedule, self.weight_decay = epochs, batch_size, lr, schedule, weight_decay
         self.patience, self.val_fraction, self.seed, self.progress = patience, val_fraction, seed, progress
@@ -105,9 +107,20 @@ class SequenceClassifier(nn.Module):
         lengths = lengths.to(torch.long)
         x = x[:, : int(lengths.max())]                          # pad only to this batch's longest
         if self.input_kind_ == TEXT:
-            x = self.drop_(self.embedding_(x))                  # (B, T) ids -> (B, T, E)
+            x = self.drop_(self._embed(x))                      # (B, T) ids -> (B, T, E)
         out, _ = self.encoder_(x, lengths.cpu())                # (B, T, D)
         return self.head_(self.drop_(self.pool_(out, lengths)))
+
+    def _embed(self, ids: Tensor) -> Tensor:
+        """The embeddings of ``ids``; in training with ``embedding_dropout`` p, each word type of the
+        vocabulary is dropped (all its occurrences in the batch) with probability p and the rest
+        scaled by 1 / (1 − p) (Gal & Ghahramani 2016, §4; AWD-LSTM's embedding dropout)."""
+        weight = self.embedding_.weight
+        p = float(getattr(self, "embedding_dropout", 0.0))
+        if not self.training or p == 0:
+            return self.embedding_(ids)
+        keep = weight.new_empty(weight.shape[0], 1).bernoulli_(1 - p) / (1 - p)
+        return F.embedding(ids, weight * keep, padding_idx=PAD)
 
     def _build(self, input_size: int, n_classes: int, vocabulary: int | None) -> None:
         if vocabulary is not None:
@@ -132,6 +145,7 @@ class SequenceClassifier(nn.Module):
             check_int("patience", self.patience, minimum=1)
         check_int("seed", self.seed, minimum=0)
         check_float("dropout", self.dropout, low=0.0, high=0.95)
+        check_float("embedding_dropout", self.embedding_dropout, low=0.0, high=0.95)
         check_float("lr", self.lr, low=0.0)
         check_float("weight_decay", self.weight_decay, low=0.0)
         check_float("val_fraction", self.val_fraction, low=0.0, high=0.5)
@@ -157,6 +171,9 @@ class SequenceClassifier(nn.Module):
         self.classes_ = _label_array(classes)
         self._index = {c: i for i, c in enumerate(classes)}
         targets = np.array([self._index[v] for v in labels], dtype=np.int64)
+        if kind != TEXT and self.embedding_dropout > 0:
+            raise ValueError(f"embedding_dropout drops words of a text's vocabulary, but X holds numeric sequences "
+                             f"(got embedding_dropout={self.embedding_dropout}); use dropout instead")
         self.input_kind_ = kind
         for stale in ("embedding_", "vocabulary_", "n_features_in_", "mean_", "std_"):   # from an earlier fit
             if hasattr(self, stale):
