@@ -472,3 +472,44 @@ def test_embedding_dropout_drops_whole_word_types_in_training_only():
         SequenceClassifier(embedding_dropout=0.1, epochs=1).fit([np.zeros((3, 2))] * 4, [0, 1, 0, 1])
     with pytest.raises(ValueError, match="embedding_dropout"):
         SequenceClassifier(embedding_dropout=1.0, epochs=1).fit(texts, ["p", "n", "p", "n"] * 3)
+
+
+def test_ensemble_averages_its_members_seeded_in_turn_and_saves_in_one_file(tmp_path):
+    from lstmkit.models import EnsembleClassifier
+    texts, labels = word_task(24, np.random.default_rng(0))
+    ens = EnsembleClassifier(3, pooling="attention", seed=5, **TINY).fit(texts, labels)
+    singles = [SequenceClassifier(pooling="attention", **{**TINY, "seed": s}).fit(texts, labels) for s in (5, 6, 7)]
+    want = np.mean([m.predict_proba(texts) for m in singles], axis=0)        # three independent fits, averaged
+    np.testing.assert_allclose(ens.predict_proba(texts), want, rtol=1e-12)
+    assert not np.allclose(singles[0].predict_proba(texts), singles[1].predict_proba(texts))
+    truth = np.array(labels)
+    assert ens.score(texts, labels) == pytest.approx(float((ens.classes_[want.argmax(1)] == truth).mean()))
+    ens.save(tmp_path / "ens.safetensors")
+    back = EnsembleClassifier.load(tmp_path / "ens.safetensors")
+    np.testing.assert_array_equal(back.predict_proba(texts), ens.predict_proba(texts))
+    assert back.get_params() == ens.get_params()
+    with pytest.raises(ValueError, match="not a saved EnsembleClassifier"):
+        EnsembleClassifier.load(_saved_single(tmp_path, texts, labels))
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['seeds'\]"):
+        EnsembleClassifier(2, seeds=3)
+    with pytest.raises(RuntimeError, match="not fitted yet"):
+        EnsembleClassifier(2).predict(texts)
+    scores = cross_val_score(EnsembleClassifier(2, **TINY), texts, labels, folds=2)
+    assert scores.shape == (2,)
+
+
+def _saved_single(tmp_path, texts, labels):
+    path = tmp_path / "single.safetensors"
+    SequenceClassifier(**TINY).fit(texts, labels).save(path)
+    return path
+
+
+def test_cli_ensemble_reports_the_averaged_model(tmp_path, capsys):
+    csv_path = tmp_path / "t.csv"
+    texts, labels = word_task(40, np.random.default_rng(1))
+    csv_path.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in zip(texts, labels)))
+    from lstmkit.cli import main
+    assert main(["classify", str(csv_path), "--quick", "--ensemble", "2", "--save", str(tmp_path / "m.safetensors")]) == 0
+    out = capsys.readouterr().out
+    assert "2 seeds averaged" in out and "EnsembleClassifier.load" in out
+    assert main(["classify", str(csv_path), "--ensemble", "0"]) == 2

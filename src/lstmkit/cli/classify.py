@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data.sequences import load_japanese_vowels, load_movie_reviews
 from ..data.tokenize import read_text
-from ..models.classifier import DATASET_SETTINGS, SequenceClassifier
+from ..models.classifier import DATASET_SETTINGS, EnsembleClassifier, SequenceClassifier
 from ..models.encoders import KINDS, count_parameters
 from ..models.pooling import POOLINGS
 from ..models.validation import cross_val_score, stratified_split, take
@@ -55,6 +55,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                                            "probability in training (default 0)")
     p.add_argument("--patience", type=int, help="epochs without a lower validation loss before stopping (default 10; movie-reviews 2)")
     p.add_argument("--batch-size", type=int, help="items per batch")
+    p.add_argument("--ensemble", type=int, default=1, metavar="N",
+                   help="train N networks (seeds SEED … SEED+N-1) and average their probabilities (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
     p.add_argument("--save", type=Path, metavar="PATH", help="where to save the model (default: "
                                                              "NAME.classifier.safetensors)")
@@ -76,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
         X, y = _subsample(X, y, args.seed)
         if test is not None:
             test = _subsample(*test, args.seed)
-    model = SequenceClassifier(**_params(args, name))
+    if args.ensemble < 1:
+        raise ValueError(f"--ensemble must be at least 1 network, got {args.ensemble}")
+    params = _params(args, name)
+    model: Any = SequenceClassifier(**params) if args.ensemble == 1 else EnsembleClassifier(args.ensemble, **params)
     started = time.perf_counter()
     if args.cv is not None:
         print(f"{name}: {len(y)} items, {len(set(y.tolist()))} classes; {args.cv}-fold cross-validation")
@@ -95,12 +100,14 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     epochs = len(model.history_)
     print()
+    members = model.members_ if isinstance(model, EnsembleClassifier) else [model]
+    described = _describe(members[0]) + (f", {len(members)} seeds averaged" if len(members) > 1 else "")
     print(_table([("model", "parameters", "accuracy", "time"),
-                  (_describe(model), f"{count_parameters(model):,}", accuracy, f"{seconds:.1f} s")]))
+                  (described, f"{sum(count_parameters(m) for m in members):,}", accuracy, f"{seconds:.1f} s")]))
     print(f"final fit: {epochs} epoch(s)")
     save = args.save or Path(f"{Path(name).stem}.classifier.safetensors")
     model.save(save)
-    print(f"model saved to {save} (SequenceClassifier.load)")
+    print(f"model saved to {save} ({type(model).__name__}.load)")
     return 0
 
 
