@@ -145,3 +145,45 @@ def test_bad_probabilities_are_named(name, value, error, message):
 
 def test_regularisers_show_in_the_repr():
     assert "recurrent_dropout=0.25" in repr(lstmkit.LSTM(3, 5, recurrent_dropout=0.25))
+
+
+def test_activation_penalty_is_ar_plus_tar():
+    from lstmkit.models._regularise import activation_penalty
+    dropped = torch.tensor([[[1.0, -2.0], [0.0, 3.0]]])             # (1, 2, 2)
+    raw = torch.tensor([[[1.0, 1.0], [2.0, 3.0]]])
+    want = 0.5 * (1 + 4 + 0 + 9) / 4 + 2.0 * ((2 - 1) ** 2 + (3 - 1) ** 2) / 2
+    assert float(activation_penalty(dropped, raw, 0.5, 2.0)) == pytest.approx(want)
+    assert float(activation_penalty(dropped, raw, 0.0, 0.0)) == 0.0
+
+
+def test_language_model_passes_its_regularisers_on_and_penalises_in_training_only(tmp_path):
+    from lstmkit.models import LanguageModel
+    text = "the quick brown fox jumps over the lazy dog. " * 40
+    lm = LanguageModel(hidden_size=16, num_layers=1, bptt=16, batch_size=4, eval_every=5, recurrent_dropout=0.2,
+                       weight_drop=0.3, embedding_dropout=0.1, ar=2.0, tar=1.0)
+    lm.fit(text, steps=10)
+    rnn = lm.encoder.rnn
+    assert (rnn.recurrent_dropout, rnn.weight_drop) == (0.2, 0.3)
+    ids = torch.randint(1, len(lm.vocab_), (2, 8))
+    lm.train()
+    out, _ = lm(ids)
+    assert lm.penalty_ is not None and float(lm.penalty_.detach()) > 0
+    lm.eval()
+    lm(ids)
+    assert lm.penalty_ is None
+    lm.save(tmp_path / "lm.safetensors")
+    back = LanguageModel.load(tmp_path / "lm.safetensors")
+    assert (back.ar, back.tar, back.embedding_dropout, back.encoder.rnn.weight_drop) == (2.0, 1.0, 0.1, 0.3)
+
+
+def test_encoders_without_lstm_layers_refuse_lstm_regularisers():
+    from lstmkit.models import Encoder, SequenceClassifier
+    with pytest.raises(ValueError, match="recurrent_dropout regularises lstmkit's LSTM layers.*model='gru' has none"):
+        Encoder("gru", 3, 4, recurrent_dropout=0.1)
+    with pytest.raises(ValueError, match="weight_drop regularises .*model='transformer'"):
+        Encoder("transformer", 3, 4, weight_drop=0.1)
+    enc = Encoder("hybrid", 3, 4, heads=2, recurrent_dropout=0.1, weight_drop=0.2)
+    assert all((r.recurrent_dropout, r.weight_drop) == (0.1, 0.2) for r in enc.rnns)
+    clf = SequenceClassifier(hidden_size=4, epochs=1, val_fraction=0.0, recurrent_dropout=0.25)
+    clf.fit([torch.randn(5, 2).numpy() for _ in range(6)], [0, 1] * 3)
+    assert clf.encoder_.rnn.recurrent_dropout == 0.25

@@ -53,6 +53,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dropout", type=float, help="dropout on the embeddings and before the head (default 0.2; movie-reviews 0.5)")
     p.add_argument("--embedding-dropout", type=float, help="texts: drop each word type of a batch with this "
                                                            "probability in training (default 0)")
+    p.add_argument("--recurrent-dropout", type=float, help="variational dropout of the LSTM state fed back (default 0)")
+    p.add_argument("--weight-drop", type=float, help="DropConnect on the LSTM's hidden-to-hidden weights (default 0)")
     p.add_argument("--patience", type=int, help="epochs without a lower validation loss before stopping (default 10; movie-reviews 2)")
     p.add_argument("--batch-size", type=int, help="items per batch")
     p.add_argument("--ensemble", type=int, default=1, metavar="N",
@@ -118,6 +120,7 @@ def _params(args: argparse.Namespace, name: str) -> dict[str, Any]:
                                            ("hidden_size", args.hidden_size), ("num_layers", args.layers),
                                            ("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
                                            ("dropout", args.dropout), ("embedding_dropout", args.embedding_dropout),
+                                           ("recurrent_dropout", args.recurrent_dropout), ("weight_drop", args.weight_drop),
                                            ("patience", args.patience))
              if value is not None}
     if args.quick:

@@ -22,7 +22,8 @@ QUICK_STEPS, QUICK_CHARS = 40, 50_000
 #: The estimator's fields each option sets (argparse dest -> LanguageModel parameter).
 OPTIONS = {"model": "model", "hidden_size": "hidden_size", "layers": "num_layers", "bptt": "bptt",
            "batch_size": "batch_size", "lr": "lr", "dropout": "dropout", "level": "level", "seed": "seed",
-           "eval_every": "eval_every", "val_fraction": "val_fraction"}
+           "eval_every": "eval_every", "val_fraction": "val_fraction", "embedding_dropout": "embedding_dropout",
+           "recurrent_dropout": "recurrent_dropout", "weight_drop": "weight_drop", "ar": "ar", "tar": "tar"}
 DEFAULTS = {k: v.default for k, v in inspect.signature(LanguageModel.__init__).parameters.items()}
 
 
@@ -39,6 +40,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, help="parallel streams (default %d)" % DEFAULTS["batch_size"])
     p.add_argument("--lr", type=float, help="Adam's learning rate (default %g)" % DEFAULTS["lr"])
     p.add_argument("--dropout", type=float, help="dropout (default %g)" % DEFAULTS["dropout"])
+    p.add_argument("--embedding-dropout", type=float, help="drop whole token types of a batch (default 0)")
+    p.add_argument("--recurrent-dropout", type=float, help="variational dropout of the LSTM state fed back (default 0)")
+    p.add_argument("--weight-drop", type=float, help="DropConnect on the LSTM's hidden-to-hidden weights (default 0)")
+    p.add_argument("--ar", type=float, help="activation regularisation: this x mean squared output (default 0)")
+    p.add_argument("--tar", type=float, help="temporal activation regularisation: this x mean squared change of "
+                                             "the output per step (default 0)")
     p.add_argument("--level", choices=("char", "word"), help="tokens: characters (default) or words")
     p.add_argument("--minutes", type=float, default=10.0, help="training time budget (default %(default)s)")
     p.add_argument("--steps", type=int, help="stop after this many updates instead (or first)")

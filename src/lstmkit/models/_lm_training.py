@@ -217,7 +217,8 @@ def train(net: nn.Module, kind: str, train_ids: Tensor, val_ids: Tensor | None, 
             raise FloatingPointError(f"the training loss is {float(loss)} at step {report.steps + 1}; lower lr "
                                      f"(now {lr}) or set clip")
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        penalty = getattr(net, "penalty_", None)            # AR/TAR of the batch, where the model has them
+        (loss if penalty is None else loss + penalty).backward()
         if clip is not None:
             nn.utils.clip_grad_norm_(params, clip)
         optimizer.step()

@@ -26,6 +26,7 @@ from .._checks import check_bool, check_float, check_int
 from ..data.tokenize import PAD, Vocabulary
 from ..train import TrainConfig, Trainer
 from ..train.checkpoint import Checkpoint, load, load_state, save
+from ._regularise import embedding_dropout
 from ._sequence_inputs import TEXT, pad, read_inputs
 from .encoders import KINDS, Encoder
 from .pooling import AttentionPool, POOLINGS, make_pooling
@@ -55,7 +56,9 @@ class SequenceClassifier(nn.Module):
     ``lstmkit.models.encoders``) of ``num_layers`` layers of ``hidden_size`` units (per direction;
     ``bidirectional`` for the recurrent kinds; ``heads`` for the attention kinds; ``cell`` any
     lstmkit cell), then ``pooling`` ("last", "mean", "attention"; see ``lstmkit.models.pooling``),
-    ``dropout`` and a linear layer to one logit per class. Texts are embedded first
+    ``dropout`` and a linear layer to one logit per class; ``recurrent_dropout`` and
+    ``weight_drop`` regularise the LSTM layers (``lstmkit.LSTM``), ``embedding_dropout`` drops
+    whole word types of a batch (texts). Texts are embedded first
     (``embedding_size``; a vocabulary of the words seen at least ``min_count`` times, at most
     ``max_vocab`` ids).
 
@@ -70,20 +73,21 @@ class SequenceClassifier(nn.Module):
     ``n_features_in_`` (numeric) or ``vocabulary_`` (text), ``history_`` (one row per epoch).
     """
 
-    PARAMS = ("model", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "embedding_dropout", "heads", "cell",
+    PARAMS = ("model", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "embedding_dropout",
+              "recurrent_dropout", "weight_drop", "heads", "cell",
               "embedding_size", "min_count", "max_vocab", "epochs", "batch_size", "lr", "schedule", "weight_decay", "patience",
               "val_fraction", "seed", "progress")
 
     def __init__(self, model: str = "lstm", *, hidden_size: int = 64, num_layers: int = 1, bidirectional: bool = True,
-                 pooling: str = "last", dropout: float = 0.2, embedding_dropout: float = 0.0, heads: int = 4,
-                 cell: str = "forget",
+                 pooling: str = "last", dropout: float = 0.2, embedding_dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, weight_drop: float = 0.0, heads: int = 4, cell: str = "forget",
                  embedding_size: int = 64, min_count: int = 1, max_vocab: int | None = 20000, epochs: int = 60,
                  batch_size: int = 32, lr: float = 3e-3, schedule: str = "constant", weight_decay: float = 1e-2, patience: int | None = 10,
                  val_fraction: float = 0.1, seed: int = 0, progress: bool = False) -> None:
         super().__init__()
         self.model, self.hidden_size, self.num_layers, self.bidirectional = model, hidden_size, num_layers, bidirectional
         self.pooling, self.dropout, self.heads, self.cell = pooling, dropout, heads, cell
-        self.embedding_dropout = embedding_dropout
+        self.embedding_dropout, self.recurrent_dropout, self.weight_drop = embedding_dropout, recurrent_dropout, weight_drop
         self.embedding_size, self.min_count, self.max_vocab = embedding_size, min_count, max_vocab
         self.epochs, self.batch_size, self.lr, self.schedule, self.weight_decay = epochs, batch_size, lr, schedule, weight_decay
         self.patience, self.val_fraction, self.seed, self.progress = patience, val_fraction, seed, progress
@@ -112,21 +116,16 @@ class SequenceClassifier(nn.Module):
         return self.head_(self.drop_(self.pool_(out, lengths)))
 
     def _embed(self, ids: Tensor) -> Tensor:
-        """The embeddings of ``ids``; in training with ``embedding_dropout`` p, each word type of the
-        vocabulary is dropped (all its occurrences in the batch) with probability p and the rest
-        scaled by 1 / (1 − p) (Gal & Ghahramani 2016, §4; AWD-LSTM's embedding dropout)."""
-        weight = self.embedding_.weight
-        p = float(getattr(self, "embedding_dropout", 0.0))
-        if not self.training or p == 0:
-            return self.embedding_(ids)
-        keep = weight.new_empty(weight.shape[0], 1).bernoulli_(1 - p) / (1 - p)
-        return F.embedding(ids, weight * keep, padding_idx=PAD)
+        """The embeddings of ``ids``, with ``embedding_dropout`` in training (``_regularise``)."""
+        return embedding_dropout(self.embedding_, ids, float(getattr(self, "embedding_dropout", 0.0)), self.training)
 
     def _build(self, input_size: int, n_classes: int, vocabulary: int | None) -> None:
         if vocabulary is not None:
             self.embedding_ = nn.Embedding(vocabulary, self.embedding_size, padding_idx=PAD)
         self.encoder_ = Encoder(self.model, input_size, self.hidden_size, self.num_layers,
-                                bidirectional=self.bidirectional, dropout=self.dropout, heads=self.heads, cell=self.cell)
+                                bidirectional=self.bidirectional, dropout=self.dropout, heads=self.heads, cell=self.cell,
+                                recurrent_dropout=getattr(self, "recurrent_dropout", 0.0),
+                                weight_drop=getattr(self, "weight_drop", 0.0))
         two = self.bidirectional and self.encoder_.output_size == 2 * self.hidden_size
         self.pool_ = make_pooling(self.pooling, self.encoder_.output_size, two)
         self.drop_ = nn.Dropout(self.dropout)

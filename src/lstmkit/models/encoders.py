@@ -29,14 +29,21 @@ KINDS = ("lstm", "gru", "hybrid", "transformer")
 class Encoder(nn.Module):
     """One of ``KINDS`` with ``num_layers`` layers of width ``hidden_size`` (per direction for the
     recurrent kinds); ``heads`` attention heads (``hidden_size`` must be a multiple of it for the
-    attention kinds), ``dropout`` between layers, ``cell`` the lstmkit cell of the LSTM kinds."""
+    attention kinds), ``dropout`` between layers, ``cell`` the lstmkit cell of the LSTM kinds,
+    ``recurrent_dropout`` and ``weight_drop`` their recurrent regularisers (``lstmkit.LSTM``)."""
 
     def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
                  bidirectional: bool = False, dropout: float = 0.0, heads: int = 4, causal: bool = False,
-                 cell: str = "forget", ff_factor: int = 2) -> None:
+                 cell: str = "forget", ff_factor: int = 2, recurrent_dropout: float = 0.0,
+                 weight_drop: float = 0.0) -> None:
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
+        for name, value in (("recurrent_dropout", recurrent_dropout), ("weight_drop", weight_drop)):
+            if value and kind not in ("lstm", "hybrid"):
+                raise ValueError(f"{name} regularises lstmkit's LSTM layers, so it needs model='lstm' or 'hybrid'; "
+                                 f"model={kind!r} has none (got {name}={value})")
+        lstm_reg = {"recurrent_dropout": recurrent_dropout, "weight_drop": weight_drop}
         check_int("input_size", input_size, minimum=1)
         check_int("hidden_size", hidden_size, minimum=1)
         check_int("num_layers", num_layers, minimum=1)
@@ -55,7 +62,7 @@ class Encoder(nn.Module):
         self.output_size = hidden_size * dirs
         if kind == "lstm":
             self.rnn = LSTM(input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,
-                            dropout=dropout if num_layers > 1 else 0.0, cell=cell)
+                            dropout=dropout if num_layers > 1 else 0.0, cell=cell, **lstm_reg)
         elif kind == "gru":
             self.rnn = nn.GRU(input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,
                               dropout=dropout if num_layers > 1 else 0.0)
@@ -65,8 +72,8 @@ class Encoder(nn.Module):
             self.norm = nn.LayerNorm(hidden_size)
         else:
             sizes = [input_size] + [self.output_size] * (num_layers - 1)
-            self.rnns = nn.ModuleList(LSTM(i, hidden_size, batch_first=True, bidirectional=bidirectional, cell=cell)
-                                      for i in sizes)
+            self.rnns = nn.ModuleList(LSTM(i, hidden_size, batch_first=True, bidirectional=bidirectional, cell=cell,
+                                           **lstm_reg) for i in sizes)
             self.blocks = nn.ModuleList(_block(self.output_size, heads, ff_factor, dropout) for _ in range(num_layers))
             self.norm = nn.LayerNorm(self.output_size)
         self.drop = nn.Dropout(dropout)

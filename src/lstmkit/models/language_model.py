@@ -23,6 +23,7 @@ from ..data.tokenize import LEVELS, PAD, UNK, Vocabulary
 from ..train.checkpoint import Checkpoint, load, load_state, save
 from . import _lm_training as lm_training
 from ._lm_training import LN2, SCHEDULES, STATEFUL, Limits
+from ._regularise import activation_penalty, embedding_dropout
 from .encoders import KINDS, Encoder, count_parameters
 
 
@@ -34,6 +35,10 @@ class LanguageModel(nn.Module):
     ``lstmkit.models.encoders`` (``model`` "lstm", "gru", "hybrid" or "transformer"), ``dropout``
     on its output and a linear layer to the vocabulary; ``tie_weights=True`` shares the embedding
     matrix with that layer (needs ``embedding_size`` None or equal to ``hidden_size``).
+    Regularisers (AWD-LSTM's, Merity et al. 2018; all off by default): ``embedding_dropout``
+    (whole token types dropped per batch), ``recurrent_dropout`` and ``weight_drop`` of the LSTM
+    layers (``lstmkit.LSTM``), and ``ar`` / ``tar``, activation and temporal activation
+    regularisation added to the training loss (the loss reported stays the cross-entropy).
 
     Vocabulary (``lstmkit.data.tokenize.Vocabulary``, built from the training text at ``fit``):
     tokens seen at least ``min_count`` times, at most ``max_vocab`` ids; others read as UNK.
@@ -50,7 +55,7 @@ class LanguageModel(nn.Module):
 
     PARAMS = ("model", "hidden_size", "num_layers", "embedding_size", "level", "min_count", "max_vocab", "dropout",
               "heads", "cell", "tie_weights", "bptt", "batch_size", "lr", "clip", "schedule", "val_fraction",
-              "eval_every", "eval_tokens", "seed")
+              "eval_every", "eval_tokens", "seed", "embedding_dropout", "recurrent_dropout", "weight_drop", "ar", "tar")
 
     def __init__(self, model: str = "lstm", hidden_size: int = 512, num_layers: int = 2, *,
                  embedding_size: int | None = None, level: str = "char", min_count: int = 1,
@@ -58,7 +63,8 @@ class LanguageModel(nn.Module):
                  tie_weights: bool = False, bptt: int = 128, batch_size: int = 32, lr: float = 2e-3,
                  clip: float | None = 1.0, schedule: str = "cosine", val_fraction: float = 0.05,
                  eval_every: int = 200, eval_tokens: int | None = 100_000, seed: int = 0,
-                 progress: bool = False) -> None:
+                 embedding_dropout: float = 0.0, recurrent_dropout: float = 0.0, weight_drop: float = 0.0,
+                 ar: float = 0.0, tar: float = 0.0, progress: bool = False) -> None:
         super().__init__()
         self.model, self.hidden_size, self.num_layers, self.embedding_size = model, hidden_size, num_layers, embedding_size
         self.level, self.min_count, self.max_vocab, self.dropout = level, min_count, max_vocab, dropout
@@ -66,6 +72,8 @@ class LanguageModel(nn.Module):
         self.batch_size, self.lr, self.clip, self.schedule = batch_size, lr, clip, schedule
         self.val_fraction, self.eval_every, self.eval_tokens = val_fraction, eval_every, eval_tokens
         self.seed, self.progress = seed, progress
+        self.embedding_dropout, self.recurrent_dropout, self.weight_drop = embedding_dropout, recurrent_dropout, weight_drop
+        self.ar, self.tar = ar, tar
 
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.PARAMS}
@@ -84,6 +92,9 @@ class LanguageModel(nn.Module):
         if self.max_vocab is not None:
             check_int("max_vocab", self.max_vocab, minimum=3)
         check_float("dropout", self.dropout, low=0.0, high=1.0)
+        check_float("embedding_dropout", self.embedding_dropout, low=0.0, high=0.95)
+        check_float("ar", self.ar, low=0.0)
+        check_float("tar", self.tar, low=0.0)
         check_float("lr", self.lr, low=0.0)
         if self.clip is not None:
             check_float("clip", self.clip, low=0.0)
@@ -101,7 +112,8 @@ class LanguageModel(nn.Module):
         width = self.embedding_size or self.hidden_size
         self.embedding = nn.Embedding(len(vocab), width)
         self.encoder = Encoder(self.model, width, self.hidden_size, self.num_layers, dropout=self.dropout,
-                               heads=self.heads, causal=True, cell=self.cell)
+                               heads=self.heads, causal=True, cell=self.cell, recurrent_dropout=self.recurrent_dropout,
+                               weight_drop=self.weight_drop)
         self.drop = nn.Dropout(self.dropout)
         self.head = nn.Linear(self.encoder.output_size, len(vocab))
         if self.tie_weights:
@@ -110,8 +122,13 @@ class LanguageModel(nn.Module):
     def forward(self, ids: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """ids (B, T) int64 -> (logits (B, T, V) of tokens 1..T, the encoder's state); ``state``
         continues a recurrent kind from where the previous chunk ended."""
-        out, state = self.encoder(self.drop(self.embedding(ids)), state=state)
-        return self.head(self.drop(out)), state
+        out, state = self.encoder(self.drop(embedding_dropout(self.embedding, ids, self.embedding_dropout,
+                                                              self.training)), state=state)
+        dropped = self.drop(out)
+        # AR/TAR: what the trainer adds to the loss for this batch (None in eval or when off)
+        self.penalty_ = (activation_penalty(dropped, out, self.ar, self.tar)
+                         if self.training and (self.ar or self.tar) else None)
+        return self.head(dropped), state
 
     def _check_fitted(self, what: str) -> None:
         if not hasattr(self, "vocab_"):
