@@ -18,6 +18,7 @@ from ..models.classifier import DATASET_SETTINGS, EnsembleClassifier, SequenceCl
 from ..models.encoders import KINDS, count_parameters
 from ..models.pooling import POOLINGS
 from ..models.validation import cross_val_score, stratified_split, take
+from ._flags import add_regulariser_flags
 from .progress import line
 
 DATASETS = ("japanese-vowels", "movie-reviews")
@@ -51,10 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="training epochs at most (early stopping on a validation split)")
     p.add_argument("--lr", type=float, help="AdamW's learning rate")
     p.add_argument("--dropout", type=float, help="dropout on the embeddings and before the head (default 0.2; movie-reviews 0.5)")
-    p.add_argument("--embedding-dropout", type=float, help="texts: drop each word type of a batch with this "
-                                                           "probability in training (default 0)")
-    p.add_argument("--recurrent-dropout", type=float, help="variational dropout of the LSTM state fed back (default 0)")
-    p.add_argument("--weight-drop", type=float, help="DropConnect on the LSTM's hidden-to-hidden weights (default 0)")
+    add_regulariser_flags(p)
     p.add_argument("--patience", type=int, help="epochs without a lower validation loss before stopping (default 10; movie-reviews 2)")
     p.add_argument("--batch-size", type=int, help="items per batch")
     p.add_argument("--ensemble", type=int, default=1, metavar="N",

@@ -14,6 +14,7 @@ import torch
 from ..data.corpora import load_shakespeare, split_text
 from ..data.tokenize import read_text
 from ..models.encoders import KINDS
+from ._flags import add_regulariser_flags
 from ..models.language_model import LanguageModel
 
 #: ``--quick``: a model and a run small enough for a test or a first look (explicit options win).
@@ -40,9 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, help="parallel streams (default %d)" % DEFAULTS["batch_size"])
     p.add_argument("--lr", type=float, help="Adam's learning rate (default %g)" % DEFAULTS["lr"])
     p.add_argument("--dropout", type=float, help="dropout (default %g)" % DEFAULTS["dropout"])
-    p.add_argument("--embedding-dropout", type=float, help="drop whole token types of a batch (default 0)")
-    p.add_argument("--recurrent-dropout", type=float, help="variational dropout of the LSTM state fed back (default 0)")
-    p.add_argument("--weight-drop", type=float, help="DropConnect on the LSTM's hidden-to-hidden weights (default 0)")
+    add_regulariser_flags(p)
     p.add_argument("--ar", type=float, help="activation regularisation: this x mean squared output (default 0)")
     p.add_argument("--tar", type=float, help="temporal activation regularisation: this x mean squared change of "
                                              "the output per step (default 0)")

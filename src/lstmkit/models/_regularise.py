@@ -3,7 +3,6 @@ recurrent_dropout, input_dropout, weight_drop): embedding dropout and activation
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
