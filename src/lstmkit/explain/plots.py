@@ -528,7 +528,8 @@ def _smooth(y: np.ndarray) -> np.ndarray | None:
 
 
 def _learning_curve_figure(steps: Any, losses: Any, *, val_steps: Any = None, val_losses: Any = None,
-                           ylabel: str = "loss", logy: bool = True, title: str | None = None) -> Figure:
+                           ylabel: str = "loss", logy: bool = True, title: str | None = None,
+                           xlabel: str = "step") -> Figure:
     x, y = _curve("steps", steps, "losses", losses)
     if (val_steps is None) != (val_losses is None):
         raise ValueError("val_steps and val_losses go together: give both or neither, got only "
@@ -558,7 +559,7 @@ def _learning_curve_figure(steps: Any, losses: Any, *, val_steps: Any = None, va
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.grid(True, which="major", alpha=0.3)
-    ax.set_xlabel("step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(loc="upper right", fontsize=9)
     fig.suptitle(title if title is not None else "learning curve", fontsize=12)
@@ -566,13 +567,14 @@ def _learning_curve_figure(steps: Any, losses: Any, *, val_steps: Any = None, va
 
 
 def plot_learning_curve(steps: Any, losses: Any, path: str | Path, *, val_steps: Any = None, val_losses: Any = None,
-                        ylabel: str = "loss", logy: bool = True, title: str | None = None) -> Path:
+                        ylabel: str = "loss", logy: bool = True, title: str | None = None,
+                        xlabel: str = "step") -> Path:
     """Training loss ``losses`` at ``steps`` (1-D, same length; raw and, past 100 points, a running
     mean), and the validation curve ``val_losses`` at ``val_steps`` with its best point starred.
     NaN points are left as gaps; ``logy`` needs positive values. Returns the saved path."""
     out = _check_path(path)
     return _save(_learning_curve_figure(steps, losses, val_steps=val_steps, val_losses=val_losses, ylabel=ylabel,
-                                        logy=logy, title=title), out)
+                                        logy=logy, title=title, xlabel=xlabel), out)
 
 
 # --------------------------------------------------------------------------------------------- saturation
