@@ -22,16 +22,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="the sampler's seed (default %(default)s)")
     p.add_argument("--quick", action="store_true", help="a few epochs per trial, to check the set-up")
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the trials and the best configuration")
+    p.add_argument("--storage", default="sqlite:///lstmkit-tune.db",
+                   help="where the study is kept: any database URL Optuna supports (default %(default)s, a file here; "
+                        "'memory' keeps nothing)")
+    p.add_argument("--study", help="the study's name in the storage (default: the task, TASK-quick with --quick)")
+    p.add_argument("--resume", action="store_true", help="continue the stored study of that name until --trials "
+                                                         "trials have finished")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..models.tune import tune
     progress = lambda line: print(line, file=sys.stderr, flush=True)        # noqa: E731
-    result = tune(args.task, args.trials, seed=args.seed, quick=args.quick, timeout=args.timeout, progress=progress)
+    storage = None if args.storage == "memory" else args.storage
+    result = tune(args.task, args.trials, seed=args.seed, quick=args.quick, timeout=args.timeout, progress=progress,
+                  storage=storage, study_name=args.study, resume=args.resume)
     print(result)
+    if storage is not None:
+        print(f"study kept in {storage} (continue it with --resume)")
     if args.json is not None:
         args.json.write_text(json.dumps({"task": result.task, "best_params": result.best_params,
-                                         "best_value": result.best_value, "trials": result.trials}, indent=2) + "\n")
+                                         "best_value": result.best_value, "importances": result.importances,
+                                         "trials": result.trials}, indent=2) + "\n")
         print(f"trials written to {args.json}")
     return 0
