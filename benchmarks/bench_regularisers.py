@@ -1,6 +1,7 @@
 """Recurrent regularisation's cost: the fused engine with recurrent_dropout (or weight_drop, or
-both) on, forward+backward in training, against torch.nn.LSTM without any dropout, interleaved in
-one process (median of the repeats). Issue 10's bar: >= 0.8x torch at I=32, H=128, B=32, T=100.
+both, or zoneout) on, forward+backward in training, against torch.nn.LSTM without any dropout,
+interleaved in one process (median of the repeats). Issue 10's bar: >= 0.8x torch at I=32, H=128,
+B=32, T=100.
 
     python benchmarks/bench_regularisers.py [--repeats 15] [--threads 2] [--cells forget,peephole,...]
 """
@@ -38,7 +39,8 @@ def main() -> None:
     for cell in args.cells.split(","):
         for label, opts in (("none", {}), ("recurrent_dropout=0.25", {"recurrent_dropout": 0.25}),
                             ("weight_drop=0.25", {"weight_drop": 0.25}),
-                            ("recurrent_dropout+weight_drop", {"recurrent_dropout": 0.25, "weight_drop": 0.25})):
+                            ("recurrent_dropout+weight_drop", {"recurrent_dropout": 0.25, "weight_drop": 0.25}),
+                            ("zoneout=0.25", {"zoneout": 0.25}), ("zoneout=(0.5, 0.05)", {"zoneout": (0.5, 0.05)})):
             candidates[f"{cell}/fused {label}"] = lstmkit.LSTM(I, H, cell=cell, backend="fused", **opts)
     times: dict[str, list[float]] = {k: [] for k in candidates}
     for name, m in candidates.items():                       # warm-up: numba compiles, caches fill

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -41,6 +42,20 @@ class LSTM(nn.Module):
             All three are off (0.0) by default, act in training only (``eval()`` is deterministic)
             and draw their masks from torch's generator (``torch.manual_seed`` reproduces them);
             every engine that runs them gives the reference engine's result for the same masks.
+        zoneout: zoneout (Krueger et al. 2017): at every real step each unit keeps its previous
+            value with probability p, c_t = d_c·c_{t-1} + (1 - d_c)·c̃_t and h_t = d_h·h_{t-1} +
+            (1 - d_h)·h̃_t, where c̃_t, h̃_t are the cell's ordinary new state (h̃_t computed from
+            the unzoned c̃_t). A float zones cell and hidden state with the same p, a pair is
+            ``(p_cell, p_hidden)`` (the paper's best LSTM: ``(0.5, 0.05)``). What is zoned is the
+            whole recurrent state the cell carries, so the output at that step too (it is the
+            first O features of h): h after the projection with ``proj_size``, and [y, gates]
+            with the vanilla cell's ``recurrent_gates``. Off (0.0) by default. In training the
+            masks are fresh at every step (unlike ``recurrent_dropout``), per layer, direction,
+            sequence and unit, from a counter-based generator keyed by seeds drawn from torch's
+            generator (``torch.manual_seed`` reproduces them); in eval every unit takes the
+            expectation, p·previous + (1 - p)·new, so ``eval()`` is deterministic. Padded steps
+            leave the state alone as always. The fused and reference engines run it; torch's
+            kernel cannot (``backend="native"`` refuses it, ``"auto"`` never picks it).
         **cell_options: the cell's own options (e.g. ``block_size=2`` for ``"vanilla"``).
 
     Shapes (time-major; swap the first two with ``batch_first=True``), D = 2 if bidirectional:
@@ -55,7 +70,8 @@ class LSTM(nn.Module):
                  proj_size: int = 0, device: Any = None, dtype: torch.dtype | None = None, *,
                  cell: str = "forget", backend: str = "auto", forget_bias: Any = DEFAULT,
                  check_finite: bool = False, recurrent_dropout: float = 0.0, input_dropout: float = 0.0,
-                 weight_drop: float = 0.0, **cell_options: Any) -> None:
+                 weight_drop: float = 0.0, zoneout: float | tuple[float, float] = 0.0,
+                 **cell_options: Any) -> None:
         super().__init__()
         for name, value in (("recurrent_dropout", recurrent_dropout), ("input_dropout", input_dropout),
                             ("weight_drop", weight_drop)):
@@ -64,6 +80,7 @@ class LSTM(nn.Module):
                 raise ValueError(f"{name} must be a probability in [0, 1), got {value}: 1 would drop everything")
         self.recurrent_dropout, self.input_dropout = float(recurrent_dropout), float(input_dropout)
         self.weight_drop = float(weight_drop)
+        self.zoneout, (self.zoneout_cell, self.zoneout_hidden) = _check_zoneout(zoneout)
         self.num_layers = check_int("num_layers", num_layers, minimum=1)
         self.batch_first = check_bool("batch_first", batch_first)
         self.bidirectional = check_bool("bidirectional", bidirectional)
@@ -77,8 +94,8 @@ class LSTM(nn.Module):
             size_in = input_size if k == 0 else directions * self.cells[0].output_size
             self.cells.append(make_cell(cell, size_in, hidden_size, proj_size=proj_size, bias=bias,
                                         **cell_options))
-            # an engine that cannot run it (or its recurrent dropout) fails now
-            engines.select(self.backend, self.cells[k], masks=self.recurrent_dropout > 0)
+            # an engine that cannot run it (or its recurrent dropout or zoneout) fails now
+            engines.select(self.backend, self.cells[k], masks=self._masked(training=True))
         if self.dropout > 0 and self.num_layers == 1:
             warnings.warn("dropout acts between layers, so with num_layers=1 it does nothing "
                           f"(got dropout={self.dropout})", UserWarning, stacklevel=2)
@@ -119,7 +136,8 @@ class LSTM(nn.Module):
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, cell={self.cell!r}"
         for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
                               ("bidirectional", False), ("proj_size", 0), ("backend", "auto"),
-                              ("recurrent_dropout", 0.0), ("input_dropout", 0.0), ("weight_drop", 0.0)):
+                              ("recurrent_dropout", 0.0), ("input_dropout", 0.0), ("weight_drop", 0.0),
+                              ("zoneout", 0.0)):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)!r}"
         return s + "".join(f", {k}={v!r}" for k, v in self.cell_options.items())
@@ -174,24 +192,33 @@ class LSTM(nn.Module):
                 x = F.dropout(x, self.dropout, training=True)
             regularise = self.training and (self.recurrent_dropout > 0 or self.input_dropout > 0 or self.weight_drop > 0)
             masks = None
-            engine = engines.select(self.backend, spec, x, masks=regularise and self.recurrent_dropout > 0)
+            engine = engines.select(self.backend, spec, x, masks=self._masked(self.training))
             params = [gather(self, spec, s) for s in self._suffixes(k)]
             if regularise:
                 x, params, masks = self._regularise(spec, x, params, lengths)
+            zone = None
+            if self.zoneout_cell > 0 or self.zoneout_hidden > 0:     # after the masks above: seeds
+                zone = [engines.Zoneout.draw(self.zoneout_cell, self.zoneout_hidden, self.training) for _ in params]
+            extra = {"recurrent_masks": masks, "zoneout": zone}     # only those on: native takes neither
+            extra = {name: value for name, value in extra.items() if value is not None}
             layer_states = states[k * d:(k + 1) * d]
             recorder = getattr(self, "_recorder", None)     # lstmkit.explain.trace: the reference loop, recorded
             if recorder is not None:
                 records: list[Any] = []
-                x, layer_finals = engines.reference.run_layer(spec, params, x, lengths, layer_states, records, masks)
+                x, layer_finals = engines.reference.run_layer(spec, params, x, lengths, layer_states, records, **extra)
                 recorder(k, spec, records, lengths, x.shape[0])
-            elif masks is not None:
-                x, layer_finals = engine.run_layer(spec, params, x, lengths, layer_states, recurrent_masks=masks)
             else:
-                x, layer_finals = engine.run_layer(spec, params, x, lengths, layer_states)
+                x, layer_finals = engine.run_layer(spec, params, x, lengths, layer_states, **extra)
             finals.extend(layer_finals)
         h_n = torch.stack([s[0] for s in finals])
         c_n = torch.stack([s[1] for s in finals])
         return x, (h_n, c_n)
+
+    def _masked(self, training: bool) -> str:
+        """The regularisers on that need an engine taking masks, for engines.select: "" if none."""
+        names = [name for name, on in (("recurrent_dropout", training and self.recurrent_dropout > 0),
+                                       ("zoneout", self.zoneout_cell > 0 or self.zoneout_hidden > 0)) if on]
+        return " and ".join(names)
 
     def _regularise(self, spec: Cell, x: Tensor, params: list[dict[str, Tensor]], lengths: Tensor | None
                     ) -> tuple[Tensor, list[dict[str, Tensor]], list[Tensor] | None]:
@@ -243,3 +270,27 @@ class LSTM(nn.Module):
                          self.dropout, self.bidirectional, self.proj_size, device=w.device, dtype=w.dtype)
         module.load_state_dict(self.state_dict())
         return module.train(self.training)
+
+
+def _check_zoneout(value: Any) -> tuple[float | tuple[float, float], tuple[float, float]]:
+    """(the value as stored, (p_cell, p_hidden)) of ``zoneout``: a float or a pair of floats
+    (a list of two too: a config read back from JSON), each a probability in [0, 1)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"zoneout must be a float or a (p_cell, p_hidden) pair, got {len(value)} values: "
+                             f"{tuple(value)!r}")
+        pair = tuple(_zoneout_probability(f"zoneout[{i}] ({part})", v)
+                     for i, (part, v) in enumerate(zip(("p_cell", "p_hidden"), value)))
+        return pair, pair                                                      # type: ignore[return-value]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"zoneout must be a float or a (p_cell, p_hidden) tuple of floats, "
+                        f"got {type(value).__name__} ({value!r})")
+    p = _zoneout_probability("zoneout", value)
+    return p, (p, p)
+
+
+def _zoneout_probability(name: str, value: Any) -> float:
+    p = check_float(name, value, low=0.0, high=1.0)
+    if p >= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1), got {p}: 1 would keep the initial state forever")
+    return p

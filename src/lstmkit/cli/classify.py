@@ -119,7 +119,7 @@ def _params(args: argparse.Namespace, name: str) -> dict[str, Any]:
                                            ("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
                                            ("dropout", args.dropout), ("embedding_dropout", args.embedding_dropout),
                                            ("recurrent_dropout", args.recurrent_dropout), ("weight_drop", args.weight_drop),
-                                           ("patience", args.patience))
+                                           ("zoneout", args.zoneout), ("patience", args.patience))
              if value is not None}
     if args.quick:
         params.update(QUICK)

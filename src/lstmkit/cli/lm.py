@@ -24,7 +24,8 @@ QUICK_STEPS, QUICK_CHARS = 40, 50_000
 OPTIONS = {"model": "model", "hidden_size": "hidden_size", "layers": "num_layers", "bptt": "bptt",
            "batch_size": "batch_size", "lr": "lr", "dropout": "dropout", "level": "level", "seed": "seed",
            "eval_every": "eval_every", "val_fraction": "val_fraction", "embedding_dropout": "embedding_dropout",
-           "recurrent_dropout": "recurrent_dropout", "weight_drop": "weight_drop", "ar": "ar", "tar": "tar"}
+           "recurrent_dropout": "recurrent_dropout", "weight_drop": "weight_drop", "zoneout": "zoneout",
+           "ar": "ar", "tar": "tar"}
 DEFAULTS = {k: v.default for k, v in inspect.signature(LanguageModel.__init__).parameters.items()}
 
 

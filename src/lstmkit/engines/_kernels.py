@@ -19,6 +19,8 @@ import numpy as np
 
 from ._blas import NO_TRANS, ROW_MAJOR, TRANS, dgemm, sgemm
 from ._math import sig, tanh
+from ._rng import mix, split, weights
+from ._zoneout import OFF
 
 VANILLA, FORGET, PEEPHOLE, CIFG = 0, 1, 2, 3
 
@@ -98,6 +100,23 @@ def copy2(src, dst):
 
 
 @numba.njit(inline="always")
+def new_cell(kind, block, a, c_prev, c):
+    """c (H,) = the cell's ordinary new state from its activations a (G,) and c_prev (H,)."""
+    H = c.shape[0]
+    if kind == VANILLA:
+        C = (a.shape[0] - H) // 2
+        for j in range(H):
+            c[j] = c_prev[j] + a[j // block] * a[C + j]
+    elif kind == CIFG:
+        one = c.dtype.type(1.0)                      # in the arrays' precision: a loop that vectorises
+        for j in range(H):
+            c[j] = (one - a[j]) * c_prev[j] + a[j] * a[H + j]
+    else:
+        for j in range(H):
+            c[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]
+
+
+@numba.njit(inline="always")
 def masked(h, mask, out):
     """out = h * mask, elementwise (B, R)."""
     for i in range(h.shape[0]):
@@ -106,15 +125,31 @@ def masked(h, mask, out):
 
 
 @numba.njit(inline="always")
-def output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas):
+def zoned(zone, part):
+    """Whether zoneout acts on the cell (part 0) or the hidden state (1)."""
+    return zone[0] != OFF and (zone[5] if part == 0 else zone[6]) > 0.0
+
+
+@numba.njit(inline="always")
+def output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas, zone, row0, hk, w):
     """The whole gradient reaching step t's outputs, dy_all[t] = dy[t] + dh[:, :O] (the next
-    step's share; zero at padded rows), and through the projection to the unprojected output, dm."""
+    step's share; zero at padded rows), and through the projection to the unprojected output, dm.
+    With zoneout of h (rows row0 + b of the batch), the whole gradient G reaching h_t splits:
+    hk = d_h ⊙ G goes straight to h_{t-1}; dy_all[t] and dh[:, O:] keep (1 − d_h) ⊙ G, what
+    reaches the cell's ordinary new state."""
+    zh = zoned(zone, 1)
+    O, R = dy.shape[2], dh.shape[1]
     for b in range(dy.shape[1]):
-        if t < lengths[b]:
-            for o in range(dy.shape[2]):
-                dy_all[t, b, o] = dy[t, b, o] + dh[b, o]
-        else:
+        if t >= lengths[b]:
             dy_all[t, b] = 0.0
+            continue
+        for o in range(O):
+            dy_all[t, b, o] = dy[t, b, o] + dh[b, o]
+        if zh:
+            weights(zone, 1, row0 + b, t, dy.shape[0], w[:R])
+            split(w, dy_all[t, b], hk[b, :O])
+            if R > O:
+                split(w[O:], dh[b, O:], hk[b, O:])
     if whr.shape[0] > 0:
         mm(dy_all[t], whr, whr_t, dm, blas)          # back through the projection
     else:
@@ -123,7 +158,7 @@ def output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas):
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
-            y, h_all, c_all, act, m_all, rmask, use_rmask):
+            y, h_all, c_all, act, m_all, rmask, use_rmask, zone):
     """Per network k: xw (T,B,G), whh (G,R), wp (3,H) peepholes, whr (P,H) or (0,H), h0 (B,R),
     c0 (B,H), lengths (B,). Writes y (T,B,O), h_all (T+1,B,R) and c_all (T+1,B,H) (index t is the
     state before step t), act (T,B,G) the gate activations, m_all (T,B,H) the unprojected outputs.
@@ -131,21 +166,27 @@ def forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
     With keep false (inference: no backward to come) only y is kept whole: act and m_all have one
     step (T=1) and h_all, c_all two, used in turn; the final state is at index T % 2.
     use_rmask: the recurrent state is multiplied by rmask (B,R) (variational recurrent dropout: the
-    same mask at every step) before each step's product; h_all keeps the unmasked state."""
+    same mask at every step) before each step's product; h_all keeps the unmasked state.
+    zone: ``Zoneout.kernel_args()`` (see _zoneout): each real step's new c and h mix with the
+    previous ones; network k's rows are rows k·B.. of the masks (the networks are batch chunks).
+    c_all and h_all keep the zoned states, y the zoned output (the first O of h)."""
     for k in numba.prange(xw.shape[0]):         # networks (or batch chunks) side by side
         _forward(xw[k], whh[k], wp[k], whr[k], h0[k], c0[k], lengths[k], kind, block, rgates, blas, keep,
-                 y[k], h_all[k], c_all[k], act[k], m_all[k], rmask[k], use_rmask)
+                 y[k], h_all[k], c_all[k], act[k], m_all[k], rmask[k], use_rmask, zone, k * xw.shape[2])
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep, y, h_all, c_all, act, m_all,
-             rmask, use_rmask):
+             rmask, use_rmask, zone, row0):
     T, B, G = xw.shape
     H = c0.shape[1]
     O = y.shape[2]
+    R = h_all.shape[2]
     C = H // block
+    zc, zh = zoned(zone, 0), zoned(zone, 1)
     z = np.empty((B, G), dtype=xw.dtype)
-    hm = np.empty((B, h_all.shape[2]) if use_rmask else (0, 0), dtype=xw.dtype)
+    hm = np.empty((B, R) if use_rmask else (0, 0), dtype=xw.dtype)
+    w = np.empty(max(H, R) if zc or zh else 0, dtype=xw.dtype)     # one row's zoneout weights
     whh_t = np.ascontiguousarray(whh.T)              # (R, G): the products below are h @ W^T
     whr_t = np.ascontiguousarray(whr.T)
     h_all[0] = h0
@@ -178,8 +219,7 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
                     a[C + j] = 4.0 * sig(a[C + j]) - 2.0
                 for k in range(C):
                     a[C + H + k] = sig(a[C + H + k])
-                for j in range(H):
-                    c[j] = c_prev[j] + a[j // block] * a[C + j]
+                new_cell(kind, block, a, c_prev, c)
                 for j in range(H):
                     m[j] = a[C + H + j // block] * (2.0 * sig(c[j]) - 1.0)
             elif kind == CIFG:
@@ -189,8 +229,7 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
                     a[H + j] = tanh(a[H + j])
                 for j in range(H):
                     a[2 * H + j] = sig(a[2 * H + j])
-                for j in range(H):
-                    c[j] = (1.0 - a[j]) * c_prev[j] + a[j] * a[H + j]
+                new_cell(kind, block, a, c_prev, c)
                 for j in range(H):
                     m[j] = a[2 * H + j] * tanh(c[j])
             else:                                    # FORGET, PEEPHOLE
@@ -202,8 +241,7 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
                     a[g] = sig(a[g])
                 for j in range(H):
                     a[2 * H + j] = tanh(a[2 * H + j])
-                for j in range(H):
-                    c[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]
+                new_cell(kind, block, a, c_prev, c)
                 if kind == PEEPHOLE:
                     for j in range(H):
                         a[3 * H + j] += wp[2, j] * c[j]
@@ -211,6 +249,9 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
                     a[3 * H + j] = sig(a[3 * H + j])
                 for j in range(H):
                     m[j] = a[3 * H + j] * tanh(c[j])
+            if zc:                                   # zoneout: the output above saw the ordinary c
+                weights(zone, 0, row0 + b, t, T, w[:H])
+                mix(w, c_prev, c)
         if whr.shape[0] > 0:                         # LSTMP: y = m W_hr^T (padded rows: m = 0)
             mm(m_all[ta], whr_t, whr, y[t], blas)
         else:
@@ -225,23 +266,29 @@ def _forward(xw, whh, wp, whr, h0, c0, lengths, kind, block, rgates, blas, keep,
                 for k in range(C):
                     h[O + k] = a[k]
                     h[O + C + k] = a[C + H + k]
+            if zh:                                   # the whole recurrent state, output included
+                weights(zone, 1, row0 + b, t, T, w[:R])
+                mix(w, h_all[s, b], h)
+                copy(h, y[t, b], O)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncated, blas, blas_sum,
-             h_all, c_all, act, m_all, dz_all, dy_all, dh0, dc0, dwp, dwhh, dwhr, rmask, use_rmask):
+             h_all, c_all, act, m_all, dz_all, dy_all, dh0, dc0, dwp, dwhh, dwhr, rmask, use_rmask, zone):
     """Gradients, per network k. dy (T,B,O), dh_T (B,R), dc_T (B,H) come in; dz_all (T,B,G) (the
     gradient of xw), dy_all (T,B,O) (the whole gradient reaching each output: from above and from
     the next step), dh0, dc0 and the weight gradients dwp (3,H), dwhh (G,R), dwhr (P,H) go out
     (those three zeroed by the caller: they accumulate). blas_sum: whether the sums over all steps
     (one product each, T·B deep) go to OpenBLAS, which pays even where the per-step ones do not.
     With use_rmask, h_all must hold the masked states (what the products read) and the gradient
-    reaching each earlier state is masked by rmask."""
+    reaching each earlier state is masked by rmask. With zoneout (``zone``, as in forward), dy_all
+    is the gradient reaching the ordinary (unzoned) output, and c_all holds the zoned cells: the
+    ordinary ones are recomputed from act."""
     T, B = dz_all.shape[1], dz_all.shape[2]
     for k in numba.prange(dy.shape[0]):
         _backward(dy[k], dh_T[k], dc_T[k], whh[k], wp[k], whr[k], lengths[k], kind, block, rgates,
                   truncated, blas, c_all[k], act[k], dz_all[k], dy_all[k], dh0[k], dc0[k], dwp[k],
-                  rmask[k], use_rmask)
+                  rmask[k], use_rmask, zone, k * B)
         if T * B > 0:                                # Σ_t dz_t^T h_{t-1} and Σ_t dy_t^T m_t
             mm_tn(dz_all[k].reshape((T * B, dz_all.shape[3])),
                   h_all[k, :T].reshape((T * B, h_all.shape[3])), dwhh[k], blas_sum)
@@ -252,12 +299,17 @@ def backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncat
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, truncated, blas,
-              c_all, act, dz_all, dy_all, dh, dc, dwp, rmask, use_rmask):
+              c_all, act, dz_all, dy_all, dh, dc, dwp, rmask, use_rmask, zone, row0):
     T, B, G = act.shape
     H = c_all.shape[2]
     O = dy.shape[2]
     R = dh.shape[1]
     C = H // block
+    zc, zh = zoned(zone, 0), zoned(zone, 1)
+    ck = np.empty(H if zc else 0, dtype=dy.dtype)    # the share of dc_t that goes straight to c_{t-1}
+    c_new = np.empty(H if zc else 0, dtype=dy.dtype)
+    hk = np.empty((B, R) if zh else (0, 0), dtype=dy.dtype)
+    w = np.empty(max(H, R) if zc or zh else 0, dtype=dy.dtype)     # one row's zoneout weights
     dh[:] = dh_T                                     # gradient w.r.t. h_{t+1} so far
     dc[:] = dc_T
     dm = np.zeros((B, H), dtype=dy.dtype)
@@ -266,7 +318,7 @@ def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, trunca
     whr_t = np.ascontiguousarray(whr.T)
     sq = np.empty(H, dtype=dy.dtype)
     for t in range(T - 1, -1, -1):
-        output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas)
+        output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas, zone, row0, hk, w)
         for b in range(B):
             if t >= lengths[b]:
                 dz_all[t, b] = 0.0                   # the product below reads every row
@@ -277,6 +329,11 @@ def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, trunca
             dz = dz_all[t, b]
             dmb = dm[b]
             dcb = dc[b]
+            if zc:                                   # dc_t splits: d_c to c_{t-1}, 1 − d_c to c̃_t
+                weights(zone, 0, row0 + b, t, T, w[:H])
+                split(w, dcb, ck)
+                new_cell(kind, block, a, c_prev, c_new)
+                c = c_new
             for j in range(H):                       # the squashed cell state, recomputed
                 sq[j] = sig(c[j]) if kind == VANILLA else tanh(c[j])
             if kind == VANILLA:
@@ -321,6 +378,9 @@ def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, trunca
                         dwp[0, j] += dzi * c_prev[j]
                         dwp[1, j] += dzf * c_prev[j]
                         dwp[2, j] += dzo * c[j]
+            if zc:
+                for j in range(H):
+                    dcb[j] += ck[j]
         if not truncated:                            # truncation: no error back through the gates
             mm(dz_all[t], whh, whh_t, back, blas)    # padded rows of dz are zero
         for b in range(B):
@@ -332,3 +392,6 @@ def _backward(dy, dh_T, dc_T, whh, wp, whr, lengths, kind, block, rgates, trunca
                         dh[b, r] = back[b, r] * rmask[b, r]
                 else:
                     copy(back[b], dh[b], R)
+                if zh:                               # zoneout's straight path to h_{t-1}
+                    for r in range(R):
+                        dh[b, r] += hk[b, r]

@@ -13,8 +13,9 @@ import numba
 import numpy as np
 
 from ..cells.layernorm import EPS
-from ._kernels import copy, copy2, masked, mm, mm_tn, output_grad
+from ._kernels import copy, copy2, masked, mm, mm_tn, output_grad, zoned
 from ._math import sig, tanh
+from ._rng import mix, split, weights
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -49,22 +50,26 @@ def _normalise_backward(dxhat, xhat, rstd, out):
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas, keep,
-            y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c, rmask, use_rmask):
-    """Per network k, as _kernels.forward (rmask too), plus the layer norms' x̂ and reciprocal std."""
+            y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c, rmask, use_rmask, zone):
+    """Per network k, as _kernels.forward (rmask and zone too), plus the layer norms' x̂ and
+    reciprocal std (chat: of the ordinary, unzoned new cell)."""
     for k in numba.prange(xw.shape[0]):         # networks (or batch chunks) side by side
         _forward(xw[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], h0[k], c0[k], lengths[k], blas, keep,
                  y[k], h_all[k], c_all[k], act[k], m_all[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k],
-                 rmask[k], use_rmask)
+                 rmask[k], use_rmask, zone, k * xw.shape[2])
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas, keep,
-             y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c, rmask, use_rmask):
+             y, h_all, c_all, act, m_all, xhat_hh, rstd_hh, chat, rstd_c, rmask, use_rmask, zone, row0):
     T, B, G = xw.shape
     H = c0.shape[1]
     O = y.shape[2]
+    R = h_all.shape[2]
+    zc, zh = zoned(zone, 0), zoned(zone, 1)
     hw = np.empty((B, G), dtype=xw.dtype)
-    hm = np.empty((B, h_all.shape[2]) if use_rmask else (0, 0), dtype=xw.dtype)
+    hm = np.empty((B, R) if use_rmask else (0, 0), dtype=xw.dtype)
+    w = np.empty(max(H, R) if zc or zh else 0, dtype=xw.dtype)     # one row's zoneout weights
     whh_t = np.ascontiguousarray(whh.T)
     whr_t = np.ascontiguousarray(whr.T)
     h_all[0] = h0
@@ -102,6 +107,9 @@ def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas, keep,
             ch = chat[ta, b]
             for j in range(H):
                 m[j] = a[3 * H + j] * tanh(ch[j] * g_c[j] + b_c[j])
+            if zc:                                   # zoneout: the output above saw the ordinary c
+                weights(zone, 0, row0 + b, t, T, w[:H])
+                mix(w, c_prev, c)
         if whr.shape[0] > 0:
             mm(m_all[ta], whr_t, whr, y[t], blas)
         else:
@@ -109,20 +117,24 @@ def _forward(xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, blas, keep,
         for b in range(B):
             if t < lengths[b]:
                 copy(y[t, b], h_all[s1, b], O)
+                if zh:
+                    weights(zone, 1, row0 + b, t, T, w[:R])
+                    mix(w, h_all[s, b], h_all[s1, b])
+                    copy(h_all[s1, b], y[t, b], O)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True, parallel=True)
 def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, blas_sum, h_all, c_all, act, m_all,
              xhat_hh, rstd_hh, chat, rstd_c, dz_all, dhw_all, dy_all, dh0, dc0, dg_hh, dg_c, db_c,
-             dwhh, dwhr, rmask, use_rmask):
+             dwhh, dwhr, rmask, use_rmask, zone):
     """Per network k. dz_all (T,B,G) is the gradient of xw, dhw_all (T,B,G) that of W_hh h;
     dg_hh, dg_c, db_c, dwhh (G,R) = Σ_t dhw_t^T h_{t-1} and dwhr (P,H) = Σ_t dy_t^T m_t accumulate
-    (zeroed by the caller); every other output is written here."""
+    (zeroed by the caller); every other output is written here. Zoneout as in _kernels.backward."""
     T, B = dz_all.shape[1], dz_all.shape[2]
     for k in numba.prange(dy.shape[0]):
         _backward(dy[k], dh_T[k], dc_T[k], whh[k], g_hh[k], g_c[k], b_c[k], whr[k], lengths[k], blas,
                   c_all[k], act[k], xhat_hh[k], rstd_hh[k], chat[k], rstd_c[k], dz_all[k], dhw_all[k],
-                  dy_all[k], dh0[k], dc0[k], dg_hh[k], dg_c[k], db_c[k], rmask[k], use_rmask)
+                  dy_all[k], dh0[k], dc0[k], dg_hh[k], dg_c[k], db_c[k], rmask[k], use_rmask, zone, k * B)
         if T * B > 0:
             mm_tn(dhw_all[k].reshape((T * B, dhw_all.shape[3])),
                   h_all[k, :T].reshape((T * B, h_all.shape[3])), dwhh[k], blas_sum)
@@ -133,9 +145,14 @@ def backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, blas_sum, 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, act, xhat_hh, rstd_hh,
-              chat, rstd_c, dz_all, dhw_all, dy_all, dh, dc, dg_hh, dg_c, db_c, rmask, use_rmask):
+              chat, rstd_c, dz_all, dhw_all, dy_all, dh, dc, dg_hh, dg_c, db_c, rmask, use_rmask, zone, row0):
     T, B, G = act.shape
     H = c_all.shape[2]
+    R = dh.shape[1]
+    zc, zh = zoned(zone, 0), zoned(zone, 1)
+    ck = np.empty(H if zc else 0, dtype=dy.dtype)    # the share of dc_t that goes straight to c_{t-1}
+    hk = np.empty((B, R) if zh else (0, 0), dtype=dy.dtype)
+    w = np.empty(max(H, R) if zc or zh else 0, dtype=dy.dtype)     # one row's zoneout weights
     dh[:] = dh_T
     dc[:] = dc_T
     dm = np.zeros((B, H), dtype=dy.dtype)
@@ -147,7 +164,7 @@ def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, ac
     dcl = np.empty(H, dtype=dy.dtype)
     dxh = np.empty(G, dtype=dy.dtype)
     for t in range(T - 1, -1, -1):
-        output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas)
+        output_grad(t, dy, dh, lengths, whr, whr_t, dy_all, dm, blas, zone, row0, hk, w)
         for b in range(B):
             if t >= lengths[b]:
                 dz_all[t, b] = 0.0
@@ -155,6 +172,9 @@ def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, ac
                 continue
             dmb = dm[b]
             dcb = dc[b]
+            if zc:                                   # dc_t splits: d_c to c_{t-1}, 1 − d_c to c̃_t
+                weights(zone, 0, row0 + b, t, T, w[:H])
+                split(w, dcb, ck)
             a = act[t, b]
             ch = chat[t, b]
             dz = dz_all[t, b]
@@ -177,6 +197,9 @@ def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, ac
                 dz[H + j] = dcj * c_prev[j] * f * (1.0 - f)
                 dz[2 * H + j] = dcj * i * (1.0 - gg * gg)
                 dcb[j] = dcj * f
+            if zc:
+                for j in range(H):
+                    dcb[j] += ck[j]
             xh = xhat_hh[t, b]
             for g in range(G):
                 dg_hh[g] += dz[g] * xh[g]
@@ -186,7 +209,10 @@ def _backward(dy, dh_T, dc_T, whh, g_hh, g_c, b_c, whr, lengths, blas, c_all, ac
         for b in range(B):
             if t < lengths[b]:
                 if use_rmask:
-                    for r in range(back.shape[1]):
+                    for r in range(R):
                         dh[b, r] = back[b, r] * rmask[b, r]
                 else:
-                    copy(back[b], dh[b], back.shape[1])
+                    copy(back[b], dh[b], R)
+                if zh:                               # zoneout's straight path to h_{t-1}
+                    for r in range(R):
+                        dh[b, r] += hk[b, r]

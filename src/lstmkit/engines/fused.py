@@ -25,6 +25,7 @@ from ..cells.forget import ForgetCell
 from ..cells.layernorm import LayerNormCell
 from ..cells.peephole import PeepholeCell
 from ..cells.vanilla import VanillaCell
+from ._zoneout import NO_ZONEOUT, Zoneout
 from .reference import reverse_padded
 
 _KINDS = {VanillaCell: 0, ForgetCell: 1, PeepholeCell: 2, CIFGCell: 3}
@@ -47,15 +48,16 @@ def supports(cell: Cell) -> bool:
     return type(cell) in _KINDS or type(cell) is LayerNormCell
 
 
-#: This engine takes ``recurrent_masks`` (recurrent dropout).
+#: This engine takes ``recurrent_masks`` (recurrent dropout) and ``zoneout``.
 TAKES_MASKS = True
 
 
-def prefers(cell: Cell, x: Tensor) -> bool:
-    """Whether backend="auto" should run ``cell`` on ``x`` (T, B, I) here."""
+def prefers(cell: Cell, x: Tensor, native: bool = True) -> bool:
+    """Whether backend="auto" should run ``cell`` on ``x`` (T, B, I) here; ``native``: whether
+    torch's kernel could run it instead (not with recurrent dropout or zoneout)."""
     if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64) or x.shape[0] < AUTO_MIN_STEPS:
         return False
-    if type(cell) is ForgetCell:
+    if type(cell) is ForgetCell and native:
         batch = x.shape[1]
         return (batch * cell.preactivation_size() * cell.recurrent_size <= AUTO_MAX_FORGET_WORK
                 or (torch.is_grad_enabled() and batch >= AUTO_MIN_FORGET_TRAIN_BATCH))
@@ -121,7 +123,7 @@ class _Recurrence(torch.autograd.Function):
     with a leading network axis; see _kernels."""
 
     @staticmethod
-    def forward(ctx, xw, whh, wp, whr, h0, c0, lengths, config, rmask):
+    def forward(ctx, xw, whh, wp, whr, h0, c0, lengths, config, rmask, zone):
         kind, block, rgates, _ = config
         K, T, B = xw.shape[:3]
         H = c0.shape[-1]
@@ -134,11 +136,11 @@ class _Recurrence(torch.autograd.Function):
         use_rmask = rmask is not None
         _kernels().forward(_np(xw), _np(whh), _np(wp), _np(whr), _np(h0), _np(c0), lengths.numpy(),
                            kind, block, rgates, _use_blas(B, whh), keep, y.numpy(), h_all.numpy(),
-                           c_all.numpy(), act.numpy(), m_all.numpy(), *_mask_args(rmask, xw))
+                           c_all.numpy(), act.numpy(), m_all.numpy(), *_mask_args(rmask, xw), zone)
         if keep:
             ctx.save_for_backward(whh, wp, whr, lengths, h_all, c_all, act, m_all,
                                   rmask if use_rmask else None)
-        ctx.config = config
+        ctx.config, ctx.zone = config, zone
         last = T if keep else T % 2                    # padding carried the state to the end
         return y, h_all[:, last], c_all[:, last]
 
@@ -154,8 +156,8 @@ class _Recurrence(torch.autograd.Function):
         _kernels().backward(_np(dy), _np(dh_n), _np(dc_n), _np(whh), _np(wp), _np(whr), lengths.numpy(),
                             kind, block, rgates, truncated, _use_blas(B, whh), _blas_sums(), _np(h_read), c_all.numpy(),
                             act.numpy(), m_all.numpy(), dz.numpy(), dy_all.numpy(), dh0.numpy(), dc0.numpy(),
-                            dwp.numpy(), dwhh.numpy(), dwhr.numpy(), *_mask_args(rmask, act))
-        return dz, dwhh, dwp if kind == 2 else None, dwhr if whr.shape[1] else None, dh0, dc0, None, None, None
+                            dwp.numpy(), dwhh.numpy(), dwhr.numpy(), *_mask_args(rmask, act), ctx.zone)
+        return dz, dwhh, dwp if kind == 2 else None, dwhr if whr.shape[1] else None, dh0, dc0, None, None, None, None
 
 
 class _LayerNormRecurrence(torch.autograd.Function):
@@ -163,7 +165,7 @@ class _LayerNormRecurrence(torch.autograd.Function):
     _kernels_layernorm."""
 
     @staticmethod
-    def forward(ctx, xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, rmask):
+    def forward(ctx, xw, whh, g_hh, g_c, b_c, whr, h0, c0, lengths, rmask, zone):
         K, T, B = xw.shape[:3]
         H = c0.shape[-1]
         keep = any(ctx.needs_input_grad)
@@ -175,10 +177,11 @@ class _LayerNormRecurrence(torch.autograd.Function):
         _ln_kernels().forward(_np(xw), _np(whh), _np(g_hh), _np(g_c), _np(b_c), _np(whr), _np(h0), _np(c0),
                               lengths.numpy(), _use_blas(B, whh), keep, y.numpy(), h_all.numpy(), c_all.numpy(),
                               act.numpy(), m_all.numpy(), xhat.numpy(), rstd.numpy(), chat.numpy(),
-                              rstd_c.numpy(), *_mask_args(rmask, xw))
+                              rstd_c.numpy(), *_mask_args(rmask, xw), zone)
         if keep:
             ctx.save_for_backward(whh, g_hh, g_c, b_c, whr, lengths, h_all, c_all, act, m_all, xhat, rstd,
                                   chat, rstd_c, rmask)
+        ctx.zone = zone
         last = T if keep else T % 2
         return y, h_all[:, last], c_all[:, last]
 
@@ -196,8 +199,8 @@ class _LayerNormRecurrence(torch.autograd.Function):
                                act.numpy(), m_all.numpy(), xhat.numpy(), rstd.numpy(), chat.numpy(),
                                rstd_c.numpy(), dz.numpy(), dhw.numpy(), dy_all.numpy(), dh0.numpy(),
                                dc0.numpy(), dg_hh.numpy(), dg_c.numpy(), db_c.numpy(), dwhh.numpy(),
-                               dwhr.numpy(), *_mask_args(rmask, act))
-        return dz, dwhh, dg_hh, dg_c, db_c, dwhr if whr.shape[1] else None, dh0, dc0, None, None
+                               dwhr.numpy(), *_mask_args(rmask, act), ctx.zone)
+        return dz, dwhh, dg_hh, dg_c, db_c, dwhr if whr.shape[1] else None, dh0, dc0, None, None, None
 
 
 def _mask_args(rmask: Tensor | None, like: Tensor) -> tuple[Any, bool]:
@@ -208,25 +211,27 @@ def _mask_args(rmask: Tensor | None, like: Tensor) -> tuple[Any, bool]:
 
 
 def run_networks(cell: Cell, p: Params, xw: Tensor, h0: Tensor, c0: Tensor, steps: Tensor,
-                 rmask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+                 rmask: Tensor | None = None, zoneout: Zoneout | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """The recurrence of K networks of ``cell`` in one kernel call. Every tensor has a leading
     network axis: the parameters ``p`` (K, ...), xw = the input projection (K, T, B, G), h0
     (K, B, R), c0 (K, B, H), steps (K, B) int64, rmask (K, B, R) or None: the recurrent dropout
-    mask (the state is multiplied by it before every step's product). Returns y (K, T, B, O),
+    mask (the state is multiplied by it before every step's product); ``zoneout``: network k
+    takes rows k·B.. of its masks (the networks are chunks of one batch). Returns y (K, T, B, O),
     h_n and c_n. The networks run side by side on up to ``torch.get_num_threads()`` threads."""
     _threads()
+    zone = NO_ZONEOUT if zoneout is None else zoneout.kernel_args()
     whr = p.get("weight_hr", xw.new_zeros(xw.shape[0], 0, cell.hidden_size))
     if type(cell) is LayerNormCell:
         b_c = p.get("bias_ln_c", xw.new_zeros(xw.shape[0], cell.hidden_size))
         return _LayerNormRecurrence.apply(xw, p["weight_hh"], p["weight_ln_hh"], p["weight_ln_c"], b_c,
-                                          whr, h0, c0, steps, rmask)
+                                          whr, h0, c0, steps, rmask, zone)
     kind = _KINDS[type(cell)]
     opts = cell.config
     config = (kind, opts.get("block_size", 1), bool(opts.get("recurrent_gates", False)),
               bool(opts.get("truncated", False)))
     wp = (torch.stack([p["weight_ci"], p["weight_cf"], p["weight_co"]], dim=1) if kind == 2
           else xw.new_zeros(xw.shape[0], 3, cell.hidden_size))
-    return _Recurrence.apply(xw, p["weight_hh"], wp, whr, h0, c0, steps, config, rmask)
+    return _Recurrence.apply(xw, p["weight_hh"], wp, whr, h0, c0, steps, config, rmask, zone)
 
 
 #: A direction's batch is split into one chunk per thread (each chunk a "network" of the kernel,
@@ -259,7 +264,7 @@ def chunks(cell: Cell, batch: int, threads: int) -> int:
 
 
 def _run_direction(cell: Cell, p: Params, x: Tensor, h0: Tensor, c0: Tensor, steps: Tensor,
-                   rmask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+                   rmask: Tensor | None = None, zoneout: Zoneout | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """One direction, x (T, B, I). The batch runs as n chunks of ceil(B/n) sequences (the last
     one filled up with zero-length sequences), each a kernel "network" with the same weights; the
     weights' gradients sum over the chunks through ``expand``."""
@@ -280,7 +285,7 @@ def _run_direction(cell: Cell, p: Params, x: Tensor, h0: Tensor, c0: Tensor, ste
     lengths = (torch.nn.functional.pad(steps, (0, fill)) if fill else steps).reshape(n, size)
     one = lambda v: split_state(v) if n > 1 else v.unsqueeze(0)               # noqa: E731
     y, h_n, c_n = run_networks(cell, shared, xw, one(h0), one(c0), lengths,
-                               None if rmask is None else one(rmask).contiguous())
+                               None if rmask is None else one(rmask).contiguous(), zoneout)
     if n == 1:
         return y[0], h_n[0], c_n[0]
     y = y.transpose(0, 1).reshape(T, n * size, y.shape[-1])[:, :B]
@@ -288,8 +293,10 @@ def _run_direction(cell: Cell, p: Params, x: Tensor, h0: Tensor, c0: Tensor, ste
 
 
 def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | None,
-              states: list[State], recurrent_masks: list[Tensor] | None = None) -> tuple[Tensor, list[State]]:
-    """``recurrent_masks``: one (B, R) mask per direction, or None (see the reference engine)."""
+              states: list[State], recurrent_masks: list[Tensor] | None = None,
+              zoneout: list[Zoneout] | None = None) -> tuple[Tensor, list[State]]:
+    """``recurrent_masks``: one (B, R) mask per direction, or None; ``zoneout``: one per direction,
+    or None (see the reference engine). The kernels draw the zoneout masks themselves."""
     if x.device.type != "cpu":
         raise ValueError(f"backend 'fused' runs on the CPU, got input on {x.device}; use backend='reference'")
     if x.dtype not in (torch.float32, torch.float64):
@@ -301,7 +308,8 @@ def run_layer(cell: Cell, params: list[Params], x: Tensor, lengths: Tensor | Non
         reverse = direction == 1
         xd = reverse_padded(x, lengths) if reverse else x
         y, h_n, c_n = _run_direction(cell, p, xd, h0, c0, steps,
-                                     None if recurrent_masks is None else recurrent_masks[direction])
+                                     None if recurrent_masks is None else recurrent_masks[direction],
+                                     None if zoneout is None else zoneout[direction])
         outs.append(reverse_padded(y, lengths) if reverse else y)
         finals.append((h_n, c_n))
     return (torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]), finals

@@ -56,8 +56,8 @@ class SequenceClassifier(nn.Module):
     ``lstmkit.models.encoders``) of ``num_layers`` layers of ``hidden_size`` units (per direction;
     ``bidirectional`` for the recurrent kinds; ``heads`` for the attention kinds; ``cell`` any
     lstmkit cell), then ``pooling`` ("last", "mean", "attention"; see ``lstmkit.models.pooling``),
-    ``dropout`` and a linear layer to one logit per class; ``recurrent_dropout`` and
-    ``weight_drop`` regularise the LSTM layers (``lstmkit.LSTM``), ``embedding_dropout`` drops
+    ``dropout`` and a linear layer to one logit per class; ``recurrent_dropout``, ``weight_drop``
+    and ``zoneout`` regularise the LSTM layers (``lstmkit.LSTM``), ``embedding_dropout`` drops
     whole word types of a batch (texts). Texts are embedded first
     (``embedding_size``; a vocabulary of the words seen at least ``min_count`` times, at most
     ``max_vocab`` ids).
@@ -74,13 +74,14 @@ class SequenceClassifier(nn.Module):
     """
 
     PARAMS = ("model", "hidden_size", "num_layers", "bidirectional", "pooling", "dropout", "embedding_dropout",
-              "recurrent_dropout", "weight_drop", "heads", "cell",
+              "recurrent_dropout", "weight_drop", "zoneout", "heads", "cell",
               "embedding_size", "min_count", "max_vocab", "epochs", "batch_size", "lr", "schedule", "weight_decay", "patience",
               "val_fraction", "seed", "progress")
 
     def __init__(self, model: str = "lstm", *, hidden_size: int = 64, num_layers: int = 1, bidirectional: bool = True,
                  pooling: str = "last", dropout: float = 0.2, embedding_dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, weight_drop: float = 0.0, heads: int = 4, cell: str = "forget",
+                 recurrent_dropout: float = 0.0, weight_drop: float = 0.0,
+                 zoneout: float | tuple[float, float] = 0.0, heads: int = 4, cell: str = "forget",
                  embedding_size: int = 64, min_count: int = 1, max_vocab: int | None = 20000, epochs: int = 60,
                  batch_size: int = 32, lr: float = 3e-3, schedule: str = "constant", weight_decay: float = 1e-2, patience: int | None = 10,
                  val_fraction: float = 0.1, seed: int = 0, progress: bool = False) -> None:
@@ -88,6 +89,7 @@ class SequenceClassifier(nn.Module):
         self.model, self.hidden_size, self.num_layers, self.bidirectional = model, hidden_size, num_layers, bidirectional
         self.pooling, self.dropout, self.heads, self.cell = pooling, dropout, heads, cell
         self.embedding_dropout, self.recurrent_dropout, self.weight_drop = embedding_dropout, recurrent_dropout, weight_drop
+        self.zoneout = zoneout
         self.embedding_size, self.min_count, self.max_vocab = embedding_size, min_count, max_vocab
         self.epochs, self.batch_size, self.lr, self.schedule, self.weight_decay = epochs, batch_size, lr, schedule, weight_decay
         self.patience, self.val_fraction, self.seed, self.progress = patience, val_fraction, seed, progress
@@ -125,7 +127,7 @@ class SequenceClassifier(nn.Module):
         self.encoder_ = Encoder(self.model, input_size, self.hidden_size, self.num_layers,
                                 bidirectional=self.bidirectional, dropout=self.dropout, heads=self.heads, cell=self.cell,
                                 recurrent_dropout=getattr(self, "recurrent_dropout", 0.0),
-                                weight_drop=getattr(self, "weight_drop", 0.0))
+                                weight_drop=getattr(self, "weight_drop", 0.0), zoneout=getattr(self, "zoneout", 0.0))
         two = self.bidirectional and self.encoder_.output_size == 2 * self.hidden_size
         self.pool_ = make_pooling(self.pooling, self.encoder_.output_size, two)
         self.drop_ = nn.Dropout(self.dropout)

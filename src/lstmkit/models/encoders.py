@@ -30,20 +30,22 @@ class Encoder(nn.Module):
     """One of ``KINDS`` with ``num_layers`` layers of width ``hidden_size`` (per direction for the
     recurrent kinds); ``heads`` attention heads (``hidden_size`` must be a multiple of it for the
     attention kinds), ``dropout`` between layers, ``cell`` the lstmkit cell of the LSTM kinds,
-    ``recurrent_dropout`` and ``weight_drop`` their recurrent regularisers (``lstmkit.LSTM``)."""
+    ``recurrent_dropout``, ``weight_drop`` and ``zoneout`` their recurrent regularisers
+    (``lstmkit.LSTM``)."""
 
     def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
                  bidirectional: bool = False, dropout: float = 0.0, heads: int = 4, causal: bool = False,
                  cell: str = "forget", ff_factor: int = 2, recurrent_dropout: float = 0.0,
-                 weight_drop: float = 0.0) -> None:
+                 weight_drop: float = 0.0, zoneout: float | tuple[float, float] = 0.0) -> None:
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
-        for name, value in (("recurrent_dropout", recurrent_dropout), ("weight_drop", weight_drop)):
-            if value and kind not in ("lstm", "hybrid"):
+        lstm_reg = {"recurrent_dropout": recurrent_dropout, "weight_drop": weight_drop, "zoneout": zoneout}
+        for name, value in lstm_reg.items():
+            on = any(value) if isinstance(value, (tuple, list)) else bool(value)     # zoneout: a pair too
+            if on and kind not in ("lstm", "hybrid"):
                 raise ValueError(f"{name} regularises lstmkit's LSTM layers, so it needs model='lstm' or 'hybrid'; "
                                  f"model={kind!r} has none (got {name}={value})")
-        lstm_reg = {"recurrent_dropout": recurrent_dropout, "weight_drop": weight_drop}
         check_int("input_size", input_size, minimum=1)
         check_int("hidden_size", hidden_size, minimum=1)
         check_int("num_layers", num_layers, minimum=1)

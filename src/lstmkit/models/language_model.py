@@ -36,9 +36,10 @@ class LanguageModel(nn.Module):
     on its output and a linear layer to the vocabulary; ``tie_weights=True`` shares the embedding
     matrix with that layer (needs ``embedding_size`` None or equal to ``hidden_size``).
     Regularisers (AWD-LSTM's, Merity et al. 2018; all off by default): ``embedding_dropout``
-    (whole token types dropped per batch), ``recurrent_dropout`` and ``weight_drop`` of the LSTM
-    layers (``lstmkit.LSTM``), and ``ar`` / ``tar``, activation and temporal activation
-    regularisation added to the training loss (the loss reported stays the cross-entropy).
+    (whole token types dropped per batch), ``recurrent_dropout``, ``weight_drop`` and ``zoneout``
+    (Krueger et al. 2017) of the LSTM layers (``lstmkit.LSTM``), and ``ar`` / ``tar``, activation
+    and temporal activation regularisation added to the training loss (the loss reported stays the
+    cross-entropy).
 
     Vocabulary (``lstmkit.data.tokenize.Vocabulary``, built from the training text at ``fit``):
     tokens seen at least ``min_count`` times, at most ``max_vocab`` ids; others read as UNK.
@@ -55,7 +56,8 @@ class LanguageModel(nn.Module):
 
     PARAMS = ("model", "hidden_size", "num_layers", "embedding_size", "level", "min_count", "max_vocab", "dropout",
               "heads", "cell", "tie_weights", "bptt", "batch_size", "lr", "clip", "schedule", "val_fraction",
-              "eval_every", "eval_tokens", "seed", "embedding_dropout", "recurrent_dropout", "weight_drop", "ar", "tar")
+              "eval_every", "eval_tokens", "seed", "embedding_dropout", "recurrent_dropout", "weight_drop", "zoneout",
+              "ar", "tar")
 
     def __init__(self, model: str = "lstm", hidden_size: int = 512, num_layers: int = 2, *,
                  embedding_size: int | None = None, level: str = "char", min_count: int = 1,
@@ -64,7 +66,8 @@ class LanguageModel(nn.Module):
                  clip: float | None = 1.0, schedule: str = "cosine", val_fraction: float = 0.05,
                  eval_every: int = 200, eval_tokens: int | None = 100_000, seed: int = 0,
                  embedding_dropout: float = 0.0, recurrent_dropout: float = 0.0, weight_drop: float = 0.0,
-                 ar: float = 0.0, tar: float = 0.0, progress: bool = False) -> None:
+                 zoneout: float | tuple[float, float] = 0.0, ar: float = 0.0, tar: float = 0.0,
+                 progress: bool = False) -> None:
         super().__init__()
         self.model, self.hidden_size, self.num_layers, self.embedding_size = model, hidden_size, num_layers, embedding_size
         self.level, self.min_count, self.max_vocab, self.dropout = level, min_count, max_vocab, dropout
@@ -73,7 +76,7 @@ class LanguageModel(nn.Module):
         self.val_fraction, self.eval_every, self.eval_tokens = val_fraction, eval_every, eval_tokens
         self.seed, self.progress = seed, progress
         self.embedding_dropout, self.recurrent_dropout, self.weight_drop = embedding_dropout, recurrent_dropout, weight_drop
-        self.ar, self.tar = ar, tar
+        self.zoneout, self.ar, self.tar = zoneout, ar, tar
 
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.PARAMS}
@@ -113,7 +116,7 @@ class LanguageModel(nn.Module):
         self.embedding = nn.Embedding(len(vocab), width)
         self.encoder = Encoder(self.model, width, self.hidden_size, self.num_layers, dropout=self.dropout,
                                heads=self.heads, causal=True, cell=self.cell, recurrent_dropout=self.recurrent_dropout,
-                               weight_drop=self.weight_drop)
+                               weight_drop=self.weight_drop, zoneout=self.zoneout)
         self.drop = nn.Dropout(self.dropout)
         self.head = nn.Linear(self.encoder.output_size, len(vocab))
         if self.tie_weights:
