@@ -11,6 +11,7 @@ from lstmkit import data
 from lstmkit.cli import main
 from lstmkit.forecast import ETS, ARIMA, LSTMForecaster, Naive, SeasonalNaive, backtest, metrics
 from lstmkit.forecast.backtest import origins_of
+from lstmkit.forecast.lstm import fold_blocks
 from lstmkit.train import CheckpointError
 
 FAST = dict(epochs=40, patience=None, hidden_size=16, batch_size=16)
@@ -92,7 +93,7 @@ def test_lstm_learns_a_seasonal_series_far_better_than_naive():
     y = sine()
     train, test = y[:-6], y[-6:]
     lstm = LSTMForecaster(horizon=6, lookback=24, transform="none", epochs=60, patience=None, batch_size=8,
-                          lr=1e-2).fit(train)
+                          lr=1e-2, calibration_folds=0).fit(train)
     forecast = lstm.predict()
     assert isinstance(forecast, pd.Series) and forecast.index.equals(test.index)
     naive = Naive(horizon=6).fit(train).predict()
@@ -171,7 +172,7 @@ def test_calendar_inputs_tell_the_weekday_and_need_a_time_index_later():
 def test_intervals_are_split_conformal_on_the_validation_windows(mode):
     rng = np.random.default_rng(3)
     y = pd.Series(rng.normal(size=200), index=pd.period_range("2000-01", periods=200, freq="M"))
-    f = LSTMForecaster(horizon=2, lookback=6, transform="none", calibrate=mode, **FAST).fit(y)
+    f = LSTMForecaster(horizon=2, lookback=6, transform="none", calibrate=mode, calibration_folds=0, **FAST).fit(y)
     a, b = f._windows(f.series_)
     n_val, _ = f._split(len(a))
     point, lower, upper = f._scaled_forecast(a[-n_val:].astype(np.float32), 0.9, f.calibration_)
@@ -182,6 +183,59 @@ def test_intervals_are_split_conformal_on_the_validation_windows(mode):
     assert np.allclose(width, width[0]) == (mode == "absolute")   # absolute: one width per step
     with pytest.raises(ValueError, match="calibrate must be True, False or one of"):
         LSTMForecaster(calibrate="wide").fit(y)
+
+
+def test_fold_blocks_by_hand():
+    (lo0, hi0, t0), (lo1, hi1, t1) = fold_blocks(10, 2, horizon=2)
+    assert (lo0, hi0, lo1, hi1) == (0, 5, 5, 10)
+    assert t0.tolist() == [False] * 6 + [True] * 4              # window 5's targets overlap window 4's
+    assert t1.tolist() == [True] * 4 + [False] * 6              # window 4's targets overlap window 5's
+    blocks = fold_blocks(10, 3, horizon=1)                      # horizon 1: nothing beyond the block is purged
+    assert [(lo, hi) for lo, hi, _ in blocks] == [(0, 3), (3, 7), (7, 10)]
+    assert [int(t.sum()) for _, _, t in blocks] == [7, 6, 7]
+
+
+def test_cross_fitting_trains_each_fold_without_its_block_for_the_chosen_epochs(monkeypatch):
+    calls = []
+    train = LSTMForecaster._train
+
+    def recording(self, m, x, t, val, **kw):
+        net, result = train(self, m, x, t, val, **kw)
+        calls.append((len(x), val is None, kw["epochs"], result))
+        return net, result
+
+    monkeypatch.setattr(LSTMForecaster, "_train", recording)
+    y = sine(80)
+    f = LSTMForecaster(horizon=3, lookback=8, calibration_folds=4, n_models=2,
+                       **{**FAST, "patience": 3, "epochs": 60}).fit(y)
+    windows = 80 - 8 - 3 + 1
+    final, folds = calls[:2], calls[2:]
+    assert len(folds) == 4 * 2 and all(none for _, none, _, _ in folds)       # no validation set: nothing chosen
+    chosen = [r.best_epoch + 1 for _, _, _, r in final]
+    assert [e for _, _, e, _ in folds] == chosen * 4
+    assert [n for n, _, _, _ in folds] == [int(t.sum()) for _, _, t in fold_blocks(windows, 4, 3) for _ in range(2)]
+    assert len(f.calibration_) == 3
+
+
+def test_cross_fitted_intervals_cover_white_noise_as_the_truth_does():
+    """i.i.d. N(0, 1): the best forecast is 0 and the true 90% interval +-1.645; the cross-fitted
+    interval should be about that wide and cover about 90% of 1,000 fresh one-step forecasts."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=1400)
+    model = LSTMForecaster(horizon=1, lookback=6, transform="none", **FAST)
+    result = backtest(model, y, initial=400, step=1, refit=False, baselines=())
+    frame = result.forecasts["LSTM"]
+    assert 0.86 <= result.table.loc["LSTM", "coverage"] <= 0.94
+    assert 2 * 1.5 <= float((frame["upper"] - frame["lower"]).mean()) <= 2 * 2.0
+
+
+def test_calibration_folds_are_checked():
+    with pytest.raises(ValueError, match="calibration_folds must be 0 .* or at least 2"):
+        LSTMForecaster(calibration_folds=1, **FAST).fit(sine(60))
+    with pytest.raises(ValueError, match="calibration_folds must be"):
+        LSTMForecaster(calibration_folds=-2, **FAST).fit(sine(60))
+    with pytest.raises(ValueError, match="calibration_folds = 12 is too many for 5 windows.*calibration_folds=0"):
+        LSTMForecaster(horizon=2, lookback=12, calibration_folds=12, **FAST).fit(sine(18))
 
 
 def test_quantile_head_gives_its_own_coverage_only():

@@ -52,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibrate", choices=("absolute", "scaled", "none"), default="absolute",
                    help="how the intervals are calibrated on the held-out windows: the absolute errors, the "
                         "network's spread scaled, or not at all (default %(default)s)")
+    p.add_argument("--calibration-folds", type=int, default=5,
+                   help="cross-fit the calibration on this many blocks of windows, each forecast by networks trained "
+                        "without it (K more trainings); 0: calibrate on the validation windows only (default %(default)s)")
     p.add_argument("--no-calendar", action="store_true", help="leave the time of day and day of week out of the inputs")
     p.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
     p.add_argument("--folds", type=int, default=3, help="backtest origins, a horizon apart, at the series' end (default %(default)s)")
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     params = dict(horizon=args.horizon, hidden_size=args.hidden_size, num_layers=args.layers, lr=args.lr,
                   dropout=args.dropout,
                   n_models=args.models, head=args.head, coverage=args.coverage, seed=args.seed,
-                  calibrate=args.calibrate, calendar=not args.no_calendar,
+                  calibrate=args.calibrate, calibration_folds=args.calibration_folds, calendar=not args.no_calendar,
                   freq=args.freq, progress=args.progress)
     for key, value in (("lookback", args.lookback), ("season", args.season), ("epochs", args.epochs),
                        ("batch_size", args.batch_size), ("impute", args.impute)):

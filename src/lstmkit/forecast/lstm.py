@@ -69,14 +69,23 @@ class LSTMForecaster(Forecaster):
     of early stopping on the last ``val_fraction`` of each series' windows (the horizon - 1 windows
     before them are left out, so that no validation target is a training target), ``seed``; ``checkpoint_dir``
     keeps the trainer's checkpoints (``fit(..., resume=True)`` continues a killed fit).
-    ``calibrate``: split conformal prediction on the validation windows (none of whose targets was
-    trained on), one width per horizon step: "absolute" (or True; the default) sets the interval
-    to the ``coverage`` quantile of the held-out absolute errors (in the scaled, transformed units,
+    ``calibrate``: conformal prediction intervals, one width per horizon step, from errors on
+    windows the forecasting networks never trained on: "absolute" (or True; the default) sets the
+    interval to the ``coverage`` quantile of those absolute errors (in the scaled, transformed units,
     so a log-transformed series gets intervals proportional to its level); "scaled" instead widens
     or narrows the network's own Gaussian spread by the factor that puts ``coverage`` of them
     inside (adapts to each window, but follows the network's in-sample spread, which tends to be
     too narrow); False keeps the network's spread as it is. The quantile head is always calibrated
-    by the held-out errors beyond its quantiles (conformalised quantile regression) unless False.
+    by the errors beyond its quantiles (conformalised quantile regression) unless False.
+    ``calibration_folds`` (default 5): where the errors come from. K >= 2 cross-fits: each series'
+    windows are cut into K consecutive blocks and every block is forecast by networks trained on
+    the other blocks (the horizon - 1 windows on each side of it left out, so that no forecast
+    target was trained on) for as many epochs as early stopping chose for the final networks;
+    so every window gives an out-of-sample error, and none of them took part in choosing anything
+    (this costs K more trainings). 0: split conformal on the validation windows alone, the windows
+    early stopping chose on, which makes their errors optimistic and, with few windows, the
+    quantile coarse (on the bundled series' backtests the 90% intervals covered 71-84% where K = 5
+    gives 88-93%; docs/forecasting.md).
     ``calendar``: for a series with a time index of steps up to a day, add the time of day and the
     day of the week of each step to the inputs. ``impute`` ("interpolate", "ffill") fills NaN,
     which are an error otherwise; ``freq`` sets the frequency of an index that has none (missing
@@ -90,18 +99,19 @@ class LSTMForecaster(Forecaster):
                  transform: str = "auto", n_models: int = 1, epochs: int = 200, batch_size: int = 32,
                  lr: float = 3e-3, patience: int | None = 30, val_fraction: float = 0.2, seed: int = 0,
                  season: int | None = None, freq: str | None = None, impute: str | None = None,
-                 calendar: bool = True, calibrate: bool | str = "absolute", checkpoint_dir: str | None = None,
-                 progress: bool = False) -> None:
+                 calendar: bool = True, calibrate: bool | str = "absolute", calibration_folds: int = 5,
+                 checkpoint_dir: str | None = None, progress: bool = False) -> None:
         super().__init__(horizon, season=season, freq=freq, impute=impute)
         self.lookback, self.hidden_size, self.num_layers, self.cell = lookback, hidden_size, num_layers, cell
         self.dropout, self.head, self.coverage, self.transform = dropout, head, coverage, transform
         self.n_models, self.epochs, self.batch_size, self.lr = n_models, epochs, batch_size, lr
         self.patience, self.val_fraction, self.seed = patience, val_fraction, seed
         self.calendar, self.calibrate, self.checkpoint_dir, self.progress = calendar, calibrate, checkpoint_dir, progress
+        self.calibration_folds = calibration_folds
 
     PARAMS = ("horizon", "lookback", "hidden_size", "num_layers", "cell", "dropout", "head", "coverage", "transform",
               "n_models", "epochs", "batch_size", "lr", "patience", "val_fraction", "seed", "season", "freq", "impute",
-              "calendar", "calibrate")
+              "calendar", "calibrate", "calibration_folds")
 
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.PARAMS}
@@ -138,14 +148,18 @@ class LSTMForecaster(Forecaster):
         self.season_ = _series.season_of(series[0], self.season)
         self.n_features_in_ = series[0].y.shape[1] + series[0].x.shape[1]
         self._fit_scaling(series)
-        parts: dict[str, list[np.ndarray]] = {"x": [], "t": [], "vx": [], "vt": []}
+        windows = []
         for i, s in enumerate(series):
             need = self.lookback + self.horizon
             if s.n < need:
                 raise ValueError(f"fit{'' if not many else f' series {i}'}: the series has {s.n} steps, fewer than "
                                  f"lookback + horizon = {self.lookback} + {self.horizon} = {need}; use a longer series "
                                  "or a smaller lookback or horizon")
-            a, b = self._windows(s)
+            windows.append(self._windows(s))
+        if self.calibration_folds and self._interval_mode() != "none":
+            self._check_folds([len(a) for a, _ in windows])
+        parts: dict[str, list[np.ndarray]] = {"x": [], "t": [], "vx": [], "vt": []}
+        for a, b in windows:
             n_val, gap = self._split(len(a))
             parts["x"].append(a[: len(a) - n_val - gap])
             parts["t"].append(b[: len(a) - n_val - gap])
@@ -153,23 +167,63 @@ class LSTMForecaster(Forecaster):
             parts["vt"].append(b[len(a) - n_val:])
         x, t, vx, vt = (np.concatenate(parts[key]).astype(np.float32) for key in ("x", "t", "vx", "vt"))
         self.windows_ = len(x) + len(vx)
-        self.nets_ = []
-        self.history_ = []
-        k = series[0].y.shape[1]
+        self.nets_, self.history_, epochs = [], [], []
         for m in range(self.n_models):
-            torch.manual_seed(self.seed + m)
-            net = _Net(x.shape[2], k, self.horizon, self._outputs(), self.hidden_size, self.num_layers, self.dropout,
-                       self.cell)
             folder = None if self.checkpoint_dir is None else str(Path(self.checkpoint_dir) / f"model{m}")
-            config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, clip=1.0,
-                                 patience=self.patience if len(vx) else None, seed=self.seed + m,
-                                 checkpoint_dir=folder, progress=self.progress, log_every=10 ** 9)
-            result = Trainer(net, config, loss=self._loss, on_epoch=on_epoch).fit((x, t), (vx, vt) if len(vx) else None, resume=resume)
-            net.eval()
+            net, result = self._train(m, x, t, (vx, vt) if len(vx) else None, epochs=self.epochs, folder=folder,
+                                      resume=resume, on_epoch=on_epoch)
             self.nets_.append(net)
             self.history_.append(result.history)
+            epochs.append(self.epochs if result.best_epoch is None or not len(vx) else result.best_epoch + 1)
         self.interval_ = self._interval_mode()
-        self.calibration_ = self._calibrate(vx, vt)
+        if self.calibration_folds and self.interval_ != "none":
+            cx, ct, groups = self._cross_fit(windows, epochs)
+        else:
+            cx, ct, groups = [vx], [vt], [self.nets_]
+        self.calibration_ = self._calibrate(cx, ct, groups)
+
+    def _train(self, m: int, x: np.ndarray, t: np.ndarray, val: Any, *, epochs: int, folder: str | None = None,
+               resume: bool = False, on_epoch: Any = None, seed: int | None = None) -> tuple["_Net", Any]:
+        """One network (model ``m`` of the ensemble) trained on windows ``x`` -> targets ``t``."""
+        seed = self.seed + m if seed is None else seed
+        torch.manual_seed(seed)
+        net = _Net(x.shape[2], t.shape[2], self.horizon, self._outputs(), self.hidden_size, self.num_layers,
+                   self.dropout, self.cell)
+        config = TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, clip=1.0,
+                             patience=self.patience if val is not None else None, seed=seed,
+                             checkpoint_dir=folder, progress=self.progress, log_every=10 ** 9)
+        result = Trainer(net, config, loss=self._loss, on_epoch=on_epoch).fit((x, t), val, resume=resume)
+        net.eval()
+        return net, result
+
+    def _cross_fit(self, windows: list[tuple[np.ndarray, np.ndarray]], epochs: list[int]):
+        """Out-of-sample forecasts for every window, for the calibration: each series' windows are cut
+        into ``calibration_folds`` consecutive blocks, and block j is forecast by networks trained on
+        the other blocks (less the purged windows of ``fold_blocks``) for the number of epochs early
+        stopping chose for the final networks, so no block takes part in any choice. Returns, per
+        block, its windows, targets and networks."""
+        cx, ct, groups = [], [], []
+        cuts = [fold_blocks(len(a), self.calibration_folds, self.horizon) for a, _ in windows]
+        for j in range(self.calibration_folds):
+            x = np.concatenate([a[c[j][2]] for (a, _), c in zip(windows, cuts)]).astype(np.float32)
+            t = np.concatenate([b[c[j][2]] for (_, b), c in zip(windows, cuts)]).astype(np.float32)
+            groups.append([self._train(m, x, t, None, epochs=epochs[m], seed=self.seed + m + 1000 * (j + 1))[0]
+                           for m in range(self.n_models)])
+            cx.append(np.concatenate([a[c[j][0]:c[j][1]] for (a, _), c in zip(windows, cuts)]).astype(np.float32))
+            ct.append(np.concatenate([b[c[j][0]:c[j][1]] for (_, b), c in zip(windows, cuts)]).astype(np.float32))
+        return cx, ct, groups
+
+    def _check_folds(self, counts: list[int]) -> None:
+        """Every block must hold a window and every fold keep at least two to train on."""
+        folds = self.calibration_folds
+        blocks = [fold_blocks(n, folds, self.horizon) for n in counts]
+        smallest = min(hi - lo for b in blocks for lo, hi, _ in b)
+        train = min(sum(int(b[j][2].sum()) for b in blocks) for j in range(folds))
+        if smallest < 1 or train < 2:
+            raise ValueError(f"calibration_folds = {folds} is too many for {sum(counts)} windows of lookback "
+                             f"{self.lookback} and horizon {self.horizon} (a block would hold {smallest} window(s), a "
+                             f"fold train on {train}); use fewer folds, calibration_folds=0 (the validation windows) "
+                             "or a longer series")
 
     def _split(self, windows: int) -> tuple[int, int]:
         """(validation windows, purged windows) of a series' ``windows``: the last ``val_fraction``
@@ -189,6 +243,10 @@ class LSTMForecaster(Forecaster):
         check_float("dropout", self.dropout, low=0.0, high=1.0)
         check_float("coverage", self.coverage, low=0.0, high=1.0)
         check_int("n_models", self.n_models, minimum=1)
+        check_int("calibration_folds", self.calibration_folds, minimum=0)
+        if self.calibration_folds == 1:
+            raise ValueError("calibration_folds must be 0 (calibrate on the held-out validation windows) or at least "
+                             "2 (cross-fitted blocks), got 1")
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {', '.join(map(repr, HEADS))}, got {self.head!r}")
         if self.transform not in TRANSFORMS:
@@ -280,13 +338,13 @@ class LSTMForecaster(Forecaster):
                 for i in range(0, len(windows), 4096)]
         return tuple(self._unscale(np.concatenate([p[j] for p in outs]) + last) for j in range(3))
 
-    def _scaled_forecast(self, windows: np.ndarray, coverage: float, calibration: float):
+    def _scaled_forecast(self, windows: np.ndarray, coverage: float, calibration: Any, nets: Any = None):
         """Point, lower and upper (N, H, k) relative to each window's last value, in scaled units;
         ``calibration`` (one value per horizon step) widens the spread (gaussian: a factor) or the
         interval (quantile: an offset)."""
         x = torch.from_numpy(windows.astype(np.float32))
         with torch.no_grad():
-            outs = np.stack([net(x).double().numpy() for net in self.nets_])     # (M, N, H, k, P)
+            outs = np.stack([net(x).double().numpy() for net in (self.nets_ if nets is None else nets)])     # (M, N, H, k, P)
         if self.head == "gaussian":
             means, sigmas = outs[..., 0], np.logaddexp(0, outs[..., 1]) + 1e-3
             mean = means.mean(0)
@@ -300,21 +358,27 @@ class LSTMForecaster(Forecaster):
         widen = np.asarray(calibration)[:, None]
         return q[..., 1], q[..., 0] - widen, q[..., 2] + widen
 
-    def _calibrate(self, windows: np.ndarray, targets: np.ndarray) -> list[float]:
-        """Split-conformal calibration on the validation windows, one value per horizon step: the
-        Gaussian spread's factor, or the quantile interval's widening, that puts ``coverage`` of the
-        held-out targets inside (1 / 0 when there are no validation windows or ``calibrate=False``)."""
+    def _calibrate(self, windows: list[np.ndarray], targets: list[np.ndarray], nets: list[list["_Net"]]) -> list[float]:
+        """Conformal calibration, one value per horizon step: the Gaussian spread's factor, or the
+        quantile interval's widening, that puts ``coverage`` of the held-out targets inside (1 / 0
+        when there are no held-out windows or ``calibrate=False``). ``windows[j]``/``targets[j]``
+        are forecast by the networks ``nets[j]`` that never trained on them."""
         neutral = 1.0 if self.head == "gaussian" else 0.0
-        if self.interval_ == "none" or len(windows) == 0:
+        if self.interval_ == "none" or sum(len(w) for w in windows) == 0:
             if self.interval_ == "absolute":
                 self.interval_ = "scaled"             # nothing to calibrate on: the network's own spread
             return [neutral] * self.horizon
-        point, lower, upper = self._scaled_forecast(windows, self.coverage, np.full(self.horizon, neutral))
-        if self.head == "gaussian":
-            score = np.abs(targets - point) / np.maximum((upper - lower) / 2, 1e-12)
-        else:
-            score = np.maximum(lower - targets, targets - upper)
-        score = score.transpose(1, 0, 2).reshape(self.horizon, -1)                # (H, windows x targets)
+        scores = []
+        for w, t, group in zip(windows, targets, nets):
+            if not len(w):
+                continue
+            point, lower, upper = self._scaled_forecast(w, self.coverage, np.full(self.horizon, neutral), group)
+            if self.head == "gaussian":
+                score = np.abs(t - point) / np.maximum((upper - lower) / 2, 1e-12)
+            else:
+                score = np.maximum(lower - t, t - upper)
+            scores.append(score.transpose(1, 0, 2).reshape(self.horizon, -1))        # (H, windows x targets)
+        score = np.concatenate(scores, axis=1)
         n = score.shape[1]
         level = min(1.0, math.ceil((n + 1) * self.coverage) / n)
         return [float(v) for v in np.quantile(score, level, axis=1, method="higher")]
@@ -392,6 +456,20 @@ class LSTMForecaster(Forecaster):
             net.eval()
             self.nets_.append(net)
         return self
+
+
+def fold_blocks(windows: int, folds: int, horizon: int) -> list[tuple[int, int, np.ndarray]]:
+    """The cross-fitting blocks of a series' ``windows`` (consecutive, as equal as can be): per
+    fold, (first, end, train), ``train`` a boolean mask of the windows its networks train on: all
+    outside the block except the ``horizon`` - 1 windows on each side of it, whose targets overlap
+    the block's targets."""
+    edges = np.linspace(0, windows, folds + 1).round().astype(int)
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        train = np.ones(windows, bool)
+        train[max(0, lo - horizon + 1): min(windows, hi + horizon - 1)] = False
+        out.append((int(lo), int(hi), train))
+    return out
 
 
 def _std(a: np.ndarray) -> np.ndarray:
