@@ -67,7 +67,8 @@ def _kernel_update(net: Network, Wh, Wo, seqs: Sequences, lr=1.0, step=False, gr
     Mh, Mo = (m[None] for m in net.masks())
     wh, wo = Wh[None].copy(), Wo[None].copy()
     ring = (np.zeros((1, 1)), np.zeros((1, 1), np.int64), np.zeros((1, 3), np.int64), np.zeros(1))
-    _rtrl.train(wh, wo, Mh, Mo, net.blocks, net.block_size, 0, 0, True, dense, xs, syms, lengths, tg, every, lr,
+    _rtrl.train(wh, wo, Mh, Mo, net.blocks, net.block_size, 0, 0, True, net.output == "linear", dense, xs, syms,
+                lengths, tg, every, lr,
                 0.04, np.ones(1, np.bool_), 0, 0.0, 1, *ring, np.zeros((1, 1)), np.zeros((1, 1), np.bool_),
                 np.zeros(1, np.int64), step, gradient)
     return (wh[0] - Wh) / lr, (wo[0] - Wo) / lr
@@ -79,7 +80,8 @@ def _autograd_gradient(net: Network, Wh, Wo, seqs: Sequences, truncated=True):
     lstm, out = net.to_torch(Wh, Wo, truncated=truncated)
     x, L, t = seqs.to_torch(torch.float64)
     o, _ = lstm(x.transpose(0, 1), lengths=L)
-    y = torch.sigmoid(out(o)).transpose(0, 1)                        # (1, T, O)
+    y = out(o) if net.output == "linear" else torch.sigmoid(out(o))
+    y = y.transpose(0, 1)                                             # (1, T, O)
     y = y[:, : L[0]] if seqs.every_step else y[:, L[0] - 1:L[0]]
     (0.5 * ((t[:, : y.shape[1]] - y) ** 2).sum()).backward()
     I, G, H = net.inputs, net.hidden, net.cells
@@ -142,6 +144,35 @@ def test_the_full_gradient_kernel_is_autograds_untruncated_gradient(case):
     assert np.abs(gh - th).max() > 1e-4                                # the two gradients differ here
     for a, b in zip(_kernel_update(net, Wh, Wo, seqs, gradient=4), _kernel_update(net, Wh, Wo, seqs, gradient=0)):
         np.testing.assert_allclose(a, b, atol=1e-12, rtol=1e-9)
+
+
+@pytest.mark.parametrize("gradient", [0, 1])
+def test_linear_output_units_match_autograd(gradient):
+    """``output="linear"``: y = net at the output units, in the truncated (0) and the full (1) kernel,
+    against autograd on the twin without the sigmoid; and it is not the logistic update."""
+    rng = np.random.default_rng(6)
+    net, seqs = _case("adding", rng)
+    net = replace(net, init=0.6, output="linear")
+    Wh, Wo = net.initial_weights(rng)
+    Mh, Mo = net.masks()
+    dh, do = _kernel_update(net, Wh, Wo, seqs, gradient=gradient)
+    gh, go = _autograd_gradient(net, Wh, Wo, seqs, truncated=gradient == 0)
+    np.testing.assert_allclose(dh, -gh * Mh, atol=1e-12, rtol=1e-9)
+    np.testing.assert_allclose(do, -go * Mo, atol=1e-12, rtol=1e-9)
+    logistic = _kernel_update(replace(net, output="logistic"), Wh, Wo, seqs, gradient=gradient)
+    assert np.abs(logistic[1] - do).max() > 1e-3
+    y = predict(net, Wh[None], Wo[None], [seqs])[0]
+    lstm, out = net.to_torch(Wh, Wo)
+    x, L, _ = seqs.to_torch(torch.float64)
+    o, _ = lstm(x.transpose(0, 1), lengths=L)
+    np.testing.assert_allclose(y[0, 0], out(o[L[0] - 1, 0]).detach().numpy(), atol=1e-12)
+
+
+def test_output_must_be_logistic_or_linear():
+    with pytest.raises(ValueError, match="output must be one of logistic, linear, got 'tanh'"):
+        replace(get("adding").settings[0].network, output="tanh")
+    with pytest.raises(ValueError, match="output='linear' is for mode='faithful'"):
+        get("adding").reproduce(1, T=20, mode="modern", output="linear", max_sequences=10)
 
 
 def test_cutting_only_the_cells_or_only_the_gates_lies_between_the_two():
@@ -258,6 +289,16 @@ def test_reproduce_adding_end_to_end(tmp_path, capsys):
     assert rows[0]["config"]["weights"] == 93
     for trial in rows[0]["trials"]:
         assert trial["sequences"] <= 2000 and trial["test_size"] == 2560 and 0 <= trial["wrong"] <= 2560
+
+
+def test_reproduce_with_linear_outputs_end_to_end(tmp_path, capsys):
+    path = tmp_path / "l.json"
+    assert main(["reproduce", "adding", "--T", "20", "--trials", "2", "--output", "linear", "--max-sequences", "300",
+                 "--json", str(path)]) == 0
+    assert "adding T=20 [linear output]" in capsys.readouterr().out
+    assert json.loads(path.read_text())[0]["config"]["network"]["output"] == "linear"
+    with pytest.raises(SystemExit):
+        main(["reproduce", "adding", "--output", "relu"])
 
 
 def test_reproduce_in_modern_mode_end_to_end(tmp_path, capsys):

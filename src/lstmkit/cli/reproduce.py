@@ -10,6 +10,7 @@ from pathlib import Path
 from ..paper import EXPERIMENTS, get
 from ..paper.experiments import MODELS, MODES, SettingResult
 from ..paper.faithful import GRADIENTS
+from ..paper.network import OUTPUTS
 from .progress import bar
 
 
@@ -31,6 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="faithful mode's gradient: truncated (Appendix A.1, the paper's; default), full "
                         "(untruncated, by backpropagation through time, one update per sequence) or "
                         "cell-inputs (truncated at the cell inputs only; the gates' errors flow back)")
+    p.add_argument("--output", choices=OUTPUTS,
+                   help="faithful mode's output units: logistic (Section 5's 'logistic sigmoids throughout'; every "
+                        "setting's default) or linear (y = net; the reading under which the adding problem meets "
+                        "its stopping rule, see docs/reproduction.md)")
     p.add_argument("--model", choices=MODELS, default="lstm", help="modern mode's model (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first trial (default %(default)s)")
     p.add_argument("--max-sequences", type=int, help="budget of training sequences per trial")
@@ -53,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--model {args.model} needs --mode modern (faithful mode trains the paper's own network)")
     if args.gradient != "truncated" and args.mode != "faithful":
         raise ValueError(f"--gradient {args.gradient} is for --mode faithful (modern mode always uses the full gradient)")
+    if args.output is not None and args.mode != "faithful":
+        raise ValueError(f"--output {args.output} is for --mode faithful (modern mode has its own output layer)")
     names = list(EXPERIMENTS) if args.experiment == "all" else [get(args.experiment).name]
     if args.experiment == "all" and (args.T is not None or args.setting):
         raise ValueError("--T and --setting need one experiment, not all")
@@ -63,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         results += get(name).reproduce(args.trials, settings=args.setting, T=args.T, quick=args.quick, seed=args.seed,
                                        max_sequences=args.max_sequences, mode=args.mode, model=args.model,
-                                       gradient=args.gradient, progress=_progress)
+                                       gradient=args.gradient, output=args.output, progress=_progress)
     print()
     print(format_table(results))
     print(f"\ntotal wall time {time.perf_counter() - start:.0f} s")
@@ -118,11 +125,15 @@ def format_table(results: list[SettingResult]) -> str:
 
 
 def _tag(r: SettingResult) -> str:
-    """A row's mark: [lstm]/[gru]/[transformer] for modern mode, [full]/[cell-inputs] for another gradient."""
+    """A row's mark: [lstm]/[gru]/[transformer] for modern mode; [full]/[cell-inputs] for another gradient,
+    [linear output] for linear output units."""
     if r.mode != "faithful":
         return f" [{r.config.get('model', r.mode)}]"
     gradient = r.config.get("training", {}).get("gradient", "truncated")
-    return f" [{gradient}]" if gradient != "truncated" else ""
+    tags = [gradient] if gradient != "truncated" else []
+    if r.config.get("network", {}).get("output", "logistic") != "logistic":
+        tags.append(f"{r.config['network']['output']} output")
+    return f" [{', '.join(tags)}]" if tags else ""
 
 
 def _other(r: SettingResult) -> str:

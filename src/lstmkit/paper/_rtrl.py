@@ -16,6 +16,7 @@ applied at its end (α applied to −½ ∂E/∂w, E = Σ (t − y)²), activati
 Inputs come dense (``xs`` (n, T, I)) or, for one-hot inputs, as a symbol per step (``sym`` (n, T),
 then the partials touch one input column per step, not I). Squashing: ``g_kind`` 0: g = 4σ − 2,
 1: g = σ, 2: g = 2σ − 1; ``h_kind`` 0: h = 2σ − 1, 1: h = identity, 2: h = 4σ − 2; ``out_gate`` False: output gates fixed at 1.
+``lin_out``: the output units are linear (y = net) instead of logistic.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def _apply(Wh, Wo, Mh, Mo, dWh, dWo, lr):
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _sequence(Wh, Wo, Mh, Mo, dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, yo,
-              C, S, I, O, g_kind, h_kind, out_gate, dense, x, sym, L, tg, every, learn, correct, yout_store,
-              lr, step_update):
+              C, S, I, O, g_kind, h_kind, out_gate, lin_out, dense, x, sym, L, tg, every, learn, correct,
+              yout_store, lr, step_update):
     """One sequence through one network. learn: accumulate the update −½ ∂E/∂w into dWh/dWo;
     with ``step_update`` it is applied (scaled by lr, masked) at every step that has an error, as
     real-time on-line RTRL does; otherwise the caller applies the sum at the sequence end.
@@ -135,7 +136,7 @@ def _sequence(Wh, Wo, Mh, Mo, dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, 
                         acc += Wo[k, H + i] * x[t, i]
                 elif sy >= 0:
                     acc += Wo[k, H + sy]
-                yk = _sig(acc)
+                yk = acc if lin_out else _sig(acc)
                 yo[k] = yk
                 d = tg[te, k] - yk
                 E += d * d
@@ -144,7 +145,7 @@ def _sequence(Wh, Wo, Mh, Mo, dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, 
                 if not learn:
                     yout_store[te, k] = yk
                 else:
-                    ek = yk * (1.0 - yk) * d
+                    ek = d if lin_out else yk * (1.0 - yk) * d
                     yo[k] = ek
                     for v in range(H):
                         dWo[k, v] += ek * ycur[v]
@@ -196,7 +197,7 @@ def _sequence(Wh, Wo, Mh, Mo, dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb, 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _sequence_full(Wh, Wo, Mh, dWh, dWo, A, GV, DG, HS, EK, D, dy, dyn, ds, C, S, I, O, g_kind, h_kind,
-                   out_gate, dense, x, sym, L, tg, every, correct, cut_cells, cut_gates):
+                   out_gate, lin_out, dense, x, sym, L, tg, every, correct, cut_cells, cut_gates):
     """One sequence through one network, then its gradient by backpropagation through time into
     dWh/dWo (−½ ∂E/∂w summed over the sequence; the caller applies it). ``cut_cells``/``cut_gates``:
     the errors at the cells' / gates' net inputs stop there instead of flowing on to the step
@@ -271,12 +272,12 @@ def _sequence_full(Wh, Wo, Mh, dWh, dWo, A, GV, DG, HS, EK, D, dy, dyn, ds, C, S
                         acc += Wo[k, H + i] * x[t, i]
                 elif sy >= 0:
                     acc += Wo[k, H + sy]
-                yk = _sig(acc)
+                yk = acc if lin_out else _sig(acc)
                 d = tg[te, k] - yk
                 E += d * d
                 if not abs(d) < correct:
                     right = False
-                EK[t, k] = yk * (1.0 - yk) * d
+                EK[t, k] = d if lin_out else yk * (1.0 - yk) * d
     for r in range(G):
         dyn[r] = 0.0
     for v in range(H):
@@ -344,7 +345,7 @@ def _sequence_full(Wh, Wo, Mh, dWh, dWo, A, GV, DG, HS, EK, D, dy, dyn, ds, C, S
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
-def train(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, lengths, tgs, every, lr, correct,
+def train(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, lin_out, dense, xs, syms, lengths, tgs, every, lr, correct,
           active, window, beta, max_wrong, ring_e, ring_w, ring_state, ring_sum, E_out, right_out, used,
           step_update, gradient):
     """Train each active network k (weights Wh[k], Wo[k], connectivity masks Mh[k], Mo[k]) on its sequences (xs[k] or syms[k], lengths[k], tgs[k]) in order.
@@ -387,16 +388,17 @@ def train(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, lengt
         HS = np.empty((F, H))
         EK = np.empty((F, O))
         dy = np.empty(H)
+        cut_cells = gradient == 2 or gradient == 4
+        cut_gates = gradient == 3 or gradient == 4
         for q in range(n):
             if gradient > 0:
                 E, right = _sequence_full(Wh[k], Wo[k], Mh[k], dWh, dWo, A, GV, DG, HS, EK, net, dy, yprev, s,
-                                          C, S, I, O, g_kind, h_kind, out_gate, dense, xs[k, q], syms[k, q],
-                                          lengths[k, q], tgs[k, q], every, correct, gradient == 2 or gradient == 4,
-                                          gradient == 3 or gradient == 4)
+                                          C, S, I, O, g_kind, h_kind, out_gate, lin_out, dense, xs[k, q],
+                                          syms[k, q], lengths[k, q], tgs[k, q], every, correct, cut_cells, cut_gates)
             else:
                 E, right = _sequence(Wh[k], Wo[k], Mh[k], Mo[k], dWh, dWo, P_in, P_c, net, yprev, ycur, s, hs, eb,
-                                     yo, C, S, I, O, g_kind, h_kind, out_gate, dense, xs[k, q], syms[k, q],
-                                     lengths[k, q], tgs[k, q], every, True, correct, dummy, lr, step_update)
+                                     yo, C, S, I, O, g_kind, h_kind, out_gate, lin_out, dense, xs[k, q],
+                                     syms[k, q], lengths[k, q], tgs[k, q], every, True, correct, dummy, lr, step_update)
             if gradient > 0 or not step_update:
                 _apply(Wh[k], Wo[k], Mh[k], Mo[k], dWh, dWo, lr)
             E_out[k, q] = E
@@ -420,7 +422,7 @@ def train(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, lengt
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
-def predict(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, lengths, tgs, every, correct,
+def predict(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, lin_out, dense, xs, syms, lengths, tgs, every, correct,
             E_out, right_out, Y):
     """Forward only: each network k on its sequences; per sequence E and right, and the outputs
     at the error steps into Y (K, n, T or 1, O)."""
@@ -440,7 +442,7 @@ def predict(Wh, Wo, Mh, Mo, C, S, g_kind, h_kind, out_gate, dense, xs, syms, len
         yo = np.empty(O)
         for q in range(n):
             E, right = _sequence(Wh[k], Wo[k], Mh[k], Mo[k], dummy2, dummy2, dummy2, dummy2, net, yprev, ycur, s, hs,
-                                 eb, yo, C, S, I, O, g_kind, h_kind, out_gate, dense, xs[k, q], syms[k, q],
-                                 lengths[k, q], tgs[k, q], every, False, correct, Y[k, q], 0.0, False)
+                                 eb, yo, C, S, I, O, g_kind, h_kind, out_gate, lin_out, dense, xs[k, q],
+                                 syms[k, q], lengths[k, q], tgs[k, q], every, False, correct, Y[k, q], 0.0, False)
             E_out[k, q] = E
             right_out[k, q] = right

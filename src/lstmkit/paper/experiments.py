@@ -15,7 +15,7 @@ import numpy as np
 from .._checks import check_int
 from ..tasks.base import Task
 from .faithful import GRADIENTS, Training, TrialResult, train
-from .network import Network
+from .network import OUTPUTS, Network
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class Experiment:
 
     def reproduce(self, trials: int | None = None, *, settings: list[str] | None = None, T: int | None = None,
                   quick: bool = False, seed: int = 0, max_sequences: int | None = None, mode: str = "faithful",
-                  model: str = "lstm", gradient: str = "truncated",
+                  model: str = "lstm", gradient: str = "truncated", output: str | None = None,
                   progress: Callable[[dict[str, Any]], None] | None = None) -> list[SettingResult]:
         """Train ``trials`` networks per setting (default: the paper's count), all at once, and
         test each. ``settings``: labels such as "T=100" (default: all); ``T``: one sequence length,
@@ -135,7 +135,9 @@ class Experiment:
         clipping, on the same tasks, budgets, stopping rules and tests. ``gradient`` (faithful
         mode): "truncated", Appendix A.1's gradient (the paper's), or "full", the untruncated
         gradient by backpropagation through time, one update per sequence, or "cell-inputs",
-        truncated at the cell inputs only (the gates' errors flow back in time)."""
+        truncated at the cell inputs only (the gates' errors flow back in time). ``output`` (faithful
+        mode): the output units' activation, "logistic" or "linear" (default: each setting's own,
+        logistic everywhere; see ``network.OUTPUTS``)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if model not in MODELS:
@@ -146,6 +148,10 @@ class Experiment:
             raise ValueError(f"gradient must be one of {', '.join(GRADIENTS)}, got {gradient!r}")
         if mode == "modern" and gradient != "truncated":
             raise ValueError(f"gradient={gradient!r} is for mode='faithful' (modern mode always uses the full gradient)")
+        if output is not None and output not in OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+        if mode == "modern" and output is not None:
+            raise ValueError(f"output={output!r} is for mode='faithful' (modern mode has its own output layer)")
         chosen = self.choose(settings=settings, T=T, quick=quick)
         out = []
         for s in chosen:
@@ -170,8 +176,9 @@ class Experiment:
             config: dict[str, Any] = {"mode": mode, "training": _training_dict(training), "seeds": seeds,
                                       "task_sets": sets}
             if mode == "faithful":
-                results = train(s.network, training, make_task, seeds, progress=report)
-                config.update(network=asdict(s.network), weights=s.network.weights())
+                network = s.network if output is None else replace(s.network, output=output)
+                results = train(network, training, make_task, seeds, progress=report)
+                config.update(network=asdict(network), weights=network.weights())
             else:
                 from .modern import train_modern
                 results = train_modern(replace(s, training=training), seeds, model=model, progress=report,

@@ -91,7 +91,7 @@ def predict(net: Network, Wh: np.ndarray, Wo: np.ndarray, batches: list[Sequence
     g_kind, h_kind = SQUASH[net.squash]
     Mh, Mo = (np.repeat(m[None], K, axis=0) for m in net.masks())
     _rtrl.predict(np.ascontiguousarray(Wh), np.ascontiguousarray(Wo), Mh, Mo, net.blocks, net.block_size, g_kind,
-                  h_kind, net.output_gates, dense, xs, syms, lengths, tg, every, 0.0, E, right, Y)
+                  h_kind, net.output_gates, net.output == "linear", dense, xs, syms, lengths, tg, every, 0.0, E, right, Y)
     return [Y[k][:, : b.targets.shape[1]] for k, b in enumerate(batches)]
 
 
@@ -150,8 +150,8 @@ def train(net: Network, training: Training, make_task: Callable[[int], Task], se
         right = np.zeros((len(idx), n), np.bool_)
         used = np.zeros(len(idx), np.int64)
         threshold = crit.threshold if crit.kind == "abs" and not crit.at_end else math.inf
-        _rtrl.train(wh, wo, np.ascontiguousarray(Mh[idx]), np.ascontiguousarray(Mo[idx]), net.blocks, net.block_size, g_kind, h_kind, net.output_gates, dense, xs, syms,
-                    lengths, tg, every, training.lr, threshold, np.ones(len(idx), np.bool_),
+        _rtrl.train(wh, wo, np.ascontiguousarray(Mh[idx]), np.ascontiguousarray(Mo[idx]), net.blocks, net.block_size,
+                    g_kind, h_kind, net.output_gates, net.output == "linear", dense, xs, syms, lengths, tg, every, training.lr, threshold, np.ones(len(idx), np.bool_),
                     stop.size if isinstance(stop, Window) else 0, getattr(stop, "mean_error", math.inf),
                     getattr(stop, "max_wrong", 0) + 1, *ring, E, right, used, training.update == "step",
                     GRADIENTS[training.gradient])

@@ -27,6 +27,10 @@ from ..layer import LSTM
 #: (Exp. 2a/2b); "caption": Table 10's caption read literally, g(x) = 2σ(x) − 1, h(x) = 4σ(x) − 2
 #: (contradicting the text and A.1; kept to test that reading). The kernel's codes for them.
 SQUASH = {"paper": (0, 0), "2a": (1, 1), "caption": (2, 2)}
+#: The output units' activation f_k (A.1 leaves it open): "logistic" (Section 5's "logistic sigmoids
+#: throughout", the default) or "linear" (y = net; the reading under which Exp. 4's ST3 is reached,
+#: see docs/reproduction.md).
+OUTPUTS = ("logistic", "linear")
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,13 @@ class Network:
     outputs_see_inputs: bool = False              # "B": outputs see the inputs too
     output_gates: bool = True                     # False: no output gate (Exp. 2a/2b; fixed at 1)
     squash: str = "paper"
+    output: str = "logistic"                      # the output units' f_k: "logistic" or "linear" (y = net)
 
     def __post_init__(self) -> None:
         if self.squash not in SQUASH:
             raise ValueError(f"squash must be one of {', '.join(SQUASH)}, got {self.squash!r}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {self.output!r}")
         for name in ("input_gate_bias", "output_gate_bias"):
             value = getattr(self, name)
             if value is not None and (len(value) != self.blocks or not self.hidden_bias):
@@ -108,8 +115,8 @@ class Network:
 
     def to_torch(self, Wh: np.ndarray, Wo: np.ndarray, truncated: bool = True) -> tuple[LSTM, torch.nn.Linear]:
         """The same network as an ``lstmkit.LSTM`` (``vanilla`` cell, ``recurrent_gates``,
-        ``truncated`` as asked) and a ``torch.nn.Linear`` for the output units (apply ``torch.sigmoid``),
-        float64, with these weights: connectivity "F" only."""
+        ``truncated`` as asked) and a ``torch.nn.Linear`` for the output units (apply ``torch.sigmoid``
+        unless ``output`` is "linear"), float64, with these weights: connectivity "F" only."""
         if not (self.recurrent and self.output_gates and not self.outputs_see_inputs and self.squash == "paper"):
             raise ValueError("to_torch needs connectivity 'F' (recurrent, output gates, outputs see the cells only)")
         I, C, H, G = self.inputs, self.blocks, self.cells, self.hidden
@@ -129,4 +136,4 @@ class Network:
         return lstm, out
 
 
-__all__ = ["SQUASH", "Network"]
+__all__ = ["OUTPUTS", "SQUASH", "Network"]
