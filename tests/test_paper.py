@@ -297,6 +297,13 @@ def test_reproduce_with_linear_outputs_end_to_end(tmp_path, capsys):
                  "--json", str(path)]) == 0
     assert "adding T=20 [linear output]" in capsys.readouterr().out
     assert json.loads(path.read_text())[0]["config"]["network"]["output"] == "linear"
+    assert main(["reproduce", "adding", "--T", "20", "--trials", "1", "--output", "linear", "--no-output-bias",
+                 "--max-sequences", "100", "--json", str(path)]) == 0
+    assert "adding T=20 [linear output, no output bias]" in capsys.readouterr().out
+    config = json.loads(path.read_text())[0]["config"]
+    assert config["network"]["output_bias"] is False and config["weights"] == 92          # 93 less the bias
+    assert main(["reproduce", "adding", "--T", "20", "--mode", "modern", "--no-output-bias"]) == 2
+    assert "--no-output-bias is for --mode faithful" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["reproduce", "adding", "--output", "relu"])
 

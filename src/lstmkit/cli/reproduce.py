@@ -36,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="faithful mode's output units: logistic (Section 5's 'logistic sigmoids throughout'; every "
                         "setting's default) or linear (y = net; the reading under which the adding problem meets "
                         "its stopping rule, see docs/reproduction.md)")
+    p.add_argument("--no-output-bias", dest="output_bias", action="store_const", const=False, default=None,
+                   help="faithful mode: take the output units' bias weights away (Table 10 gives them one in "
+                        "Exp. 4-6; without it the adding problem is solved at every T, see docs/reproduction.md)")
     p.add_argument("--model", choices=MODELS, default="lstm", help="modern mode's model (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first trial (default %(default)s)")
     p.add_argument("--max-sequences", type=int, help="budget of training sequences per trial")
@@ -60,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--gradient {args.gradient} is for --mode faithful (modern mode always uses the full gradient)")
     if args.output is not None and args.mode != "faithful":
         raise ValueError(f"--output {args.output} is for --mode faithful (modern mode has its own output layer)")
+    if args.output_bias is not None and args.mode != "faithful":
+        raise ValueError("--no-output-bias is for --mode faithful (modern mode has its own output layer)")
     names = list(EXPERIMENTS) if args.experiment == "all" else [get(args.experiment).name]
     if args.experiment == "all" and (args.T is not None or args.setting):
         raise ValueError("--T and --setting need one experiment, not all")
@@ -70,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         results += get(name).reproduce(args.trials, settings=args.setting, T=args.T, quick=args.quick, seed=args.seed,
                                        max_sequences=args.max_sequences, mode=args.mode, model=args.model,
-                                       gradient=args.gradient, output=args.output, progress=_progress)
+                                       gradient=args.gradient, output=args.output, output_bias=args.output_bias,
+                                       progress=_progress)
     print()
     print(format_table(results))
     print(f"\ntotal wall time {time.perf_counter() - start:.0f} s")
@@ -126,13 +132,16 @@ def format_table(results: list[SettingResult]) -> str:
 
 def _tag(r: SettingResult) -> str:
     """A row's mark: [lstm]/[gru]/[transformer] for modern mode; [full]/[cell-inputs] for another gradient,
-    [linear output] for linear output units."""
+    [linear output] for linear output units, [no output bias] where the setting's output bias was taken away."""
     if r.mode != "faithful":
         return f" [{r.config.get('model', r.mode)}]"
     gradient = r.config.get("training", {}).get("gradient", "truncated")
     tags = [gradient] if gradient != "truncated" else []
-    if r.config.get("network", {}).get("output", "logistic") != "logistic":
-        tags.append(f"{r.config['network']['output']} output")
+    network = r.config.get("network", {})
+    if network.get("output", "logistic") != "logistic":
+        tags.append(f"{network['output']} output")
+    if not network.get("output_bias", True) and r.config.get("output_bias_removed"):
+        tags.append("no output bias")
     return f" [{', '.join(tags)}]" if tags else ""
 
 

@@ -124,7 +124,7 @@ class Experiment:
     def reproduce(self, trials: int | None = None, *, settings: list[str] | None = None, T: int | None = None,
                   quick: bool = False, seed: int = 0, max_sequences: int | None = None, mode: str = "faithful",
                   model: str = "lstm", gradient: str = "truncated", output: str | None = None,
-                  progress: Callable[[dict[str, Any]], None] | None = None) -> list[SettingResult]:
+                  output_bias: bool | None = None, progress: Callable[[dict[str, Any]], None] | None = None) -> list[SettingResult]:
         """Train ``trials`` networks per setting (default: the paper's count), all at once, and
         test each. ``settings``: labels such as "T=100" (default: all); ``T``: one sequence length,
         the paper's setting if it has one; ``quick``: only the settings marked quick, at most
@@ -137,7 +137,8 @@ class Experiment:
         gradient by backpropagation through time, one update per sequence, or "cell-inputs",
         truncated at the cell inputs only (the gates' errors flow back in time). ``output`` (faithful
         mode): the output units' activation, "logistic" or "linear" (default: each setting's own,
-        logistic everywhere; see ``network.OUTPUTS``)."""
+        logistic everywhere; see ``network.OUTPUTS``); ``output_bias`` (faithful mode): False takes
+        the output units' bias weights away (default: each setting's own)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if model not in MODELS:
@@ -150,8 +151,11 @@ class Experiment:
             raise ValueError(f"gradient={gradient!r} is for mode='faithful' (modern mode always uses the full gradient)")
         if output is not None and output not in OUTPUTS:
             raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
-        if mode == "modern" and output is not None:
-            raise ValueError(f"output={output!r} is for mode='faithful' (modern mode has its own output layer)")
+        if mode == "modern" and (output is not None or output_bias is not None):
+            what = f"output={output!r}" if output is not None else f"output_bias={output_bias!r}"
+            raise ValueError(f"{what} is for mode='faithful' (modern mode has its own output layer)")
+        if output_bias is not None and not isinstance(output_bias, bool):
+            raise TypeError(f"output_bias must be a bool or None, got {type(output_bias).__name__}")
         chosen = self.choose(settings=settings, T=T, quick=quick)
         out = []
         for s in chosen:
@@ -177,8 +181,11 @@ class Experiment:
                                       "task_sets": sets}
             if mode == "faithful":
                 network = s.network if output is None else replace(s.network, output=output)
+                if output_bias is not None:
+                    network = replace(network, output_bias=output_bias)
                 results = train(network, training, make_task, seeds, progress=report)
-                config.update(network=asdict(network), weights=network.weights())
+                config.update(network=asdict(network), weights=network.weights(),
+                              output_bias_removed=s.network.output_bias and not network.output_bias)
             else:
                 from .modern import train_modern
                 results = train_modern(replace(s, training=training), seeds, model=model, progress=report,
