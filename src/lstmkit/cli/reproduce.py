@@ -115,7 +115,8 @@ def _num(v: float | None, fmt: str = "{:,.0f}") -> str:
 def format_table(results: list[SettingResult]) -> str:
     """One row per setting: the paper's figures, then ours, then the wall time; the other
     published figures (ST1, MSE, ...) in the last column as paper / ours."""
-    head = (f"{'experiment':44s} | {'paper: % solved':>15s} {'sequences':>11s} {'wrong':>6s} | "
+    width = max([44] + [len(f"{r.experiment} {r.setting}" + _tag(r)) for r in results])
+    head = (f"{'experiment':{width}s} | {'paper: % solved':>15s} {'sequences':>11s} {'wrong':>6s} | "
             f"{'ours: % solved':>15s} {'sequences mean ± sd':>22s} {'median':>9s} {'wrong':>6s} | {'time':>6s} | other")
     lines = [head, "-" * len(head)]
     for r in results:
@@ -123,7 +124,7 @@ def format_table(results: list[SettingResult]) -> str:
         ours = "—" if seqs is None else f"{seqs[0]:,.0f} ± {seqs[1]:,.0f}"
         solved = f"{r.success:.0f} ({len(r.solved)}/{len(r.trials)})"
         name = f"{r.experiment} {r.setting}" + _tag(r)
-        lines.append(f"{name:44s} | {_num(r.paper.success):>15s} {_num(r.paper.sequences):>11s} "
+        lines.append(f"{name:{width}s} | {_num(r.paper.success):>15s} {_num(r.paper.sequences):>11s} "
                      f"{_num(r.paper.wrong, '{:.1f}'):>6s} | {solved:>15s} {ours:>22s} "
                      f"{_num(None if seqs is None else seqs[2]):>9s} {_num(r.wrong(), '{:.1f}'):>6s} | "
                      f"{r.seconds:>5.0f}s | {_other(r)}")
