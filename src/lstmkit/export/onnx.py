@@ -1,0 +1,237 @@
+"""LSTM layers as ONNX graphs built with ``onnx.helper`` (not ``torch.onnx``), verified in onnxruntime.
+
+Each layer becomes one ONNX ``LSTM`` node (both directions in the same node), so batch and length
+stay dynamic by construction and none of torch.onnx's LSTM bugs apply (``../shared/reference/
+onnx.md`` §1: a dynamic length is silently fixed by the dynamo exporter). The operator expresses:
+
+- ``forget`` (``torch.nn.LSTM``'s cell): gates reordered from torch's i, f, g, o to ONNX's
+  i, o, f, c; ``B`` = [b_ih; b_hh];
+- ``peephole``: the same plus ``P`` = [w_ci; w_co; w_cf] (ONNX's peephole order i, o, f; its
+  output peephole sees the new cell state, as lstmkit's does);
+- ``cifg``: ``input_forget=1`` (f = 1 − i), the forget rows left at zero.
+
+Graph interface: inputs ``x`` (T, B, I), or (B, T, I) for a ``batch_first`` module, ``h0`` and
+``c0`` (layers·directions, B, H); outputs ``y`` (T, B, directions·H) (or batch first), ``h_n`` and
+``c_n``, as the module returns them. T and B are free. The other cells (the 1997 cell with its
+blocks and gate-to-gate links, layer norm) and projections, zoneout and per-sequence lengths need a
+loop over time in the graph, which is not written yet: they are refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+#: Cells the ONNX LSTM operator expresses.
+NATIVE_CELLS = ("forget", "peephole", "cifg")
+#: The opset written (LSTM-14, LayerNormalization-17; onnxruntime runs it).
+OPSET = 17
+
+
+class ExportError(RuntimeError):
+    """An exported graph that onnxruntime runs differently from PyTorch (or cannot run)."""
+
+
+def _onnx() -> tuple[Any, Any]:
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError as e:                                      # pragma: no cover - the extra is installed in CI
+        raise ImportError("ONNX export needs onnx and onnxruntime: pip install 'lstmkit[export]'") from e
+    return onnx, onnxruntime
+
+
+def _describe(module: nn.Module) -> dict[str, Any]:
+    """The structure of a supported module, or a clear error naming what is not supported."""
+    from ..layer import LSTM
+
+    if isinstance(module, LSTM):
+        if module.cell not in NATIVE_CELLS:
+            raise ValueError(f"to_onnx: cell={module.cell!r} is not expressible by the ONNX LSTM operator; the cells "
+                             f"it exports are {', '.join(NATIVE_CELLS)} (the others need a loop over time in the "
+                             "graph, not written yet)")
+        if module.zoneout:
+            raise ValueError(f"to_onnx: zoneout={module.zoneout!r} keeps an expectation of the old state in eval, "
+                             "which the ONNX LSTM operator cannot express; export a layer without zoneout")
+        cell, proj = module.cell, module.proj_size
+    elif isinstance(module, nn.LSTM):
+        cell, proj = "forget", module.proj_size
+    else:
+        raise TypeError(f"to_onnx: module must be an lstmkit.LSTM or a torch.nn.LSTM, got {type(module).__name__}")
+    if proj:
+        raise ValueError(f"to_onnx: proj_size={proj} feeds h back through a projection, which the ONNX LSTM "
+                         "operator cannot express; export a layer without proj_size")
+    weight = module.weight_ih_l0
+    if weight.is_complex() or not weight.is_floating_point():
+        raise TypeError(f"to_onnx: the module's parameters must be real floating point, got {weight.dtype}")
+    return {"cell": cell, "layers": module.num_layers, "directions": 2 if module.bidirectional else 1,
+            "hidden": module.hidden_size, "input": module.input_size, "batch_first": module.batch_first,
+            "bias": bool(module.bias)}
+
+
+def _weights(module: nn.Module, spec: dict[str, Any], layer: int) -> dict[str, np.ndarray]:
+    """W (nd, 4H, I_l), R (nd, 4H, H), B (nd, 8H), P (nd, 3H) for peepholes, in ONNX's i, o, f, c order."""
+    H = spec["hidden"]
+    suffixes = [f"_l{layer}", f"_l{layer}_reverse"][: spec["directions"]]
+
+    def get(name: str, suffix: str) -> np.ndarray:
+        return getattr(module, f"{name}{suffix}").detach().to("cpu", torch.float64).numpy()
+
+    def reorder(a: np.ndarray) -> np.ndarray:            # rows by gate blocks -> [i, o, f, c]
+        blocks = np.split(a, a.shape[0] // H, axis=0)
+        if spec["cell"] == "cifg":                       # lstmkit's cifg: i, g, o; f = 1 − i is ONNX's input_forget
+            i, g, o = blocks
+            return np.concatenate([i, o, np.zeros_like(i), g], axis=0)
+        i, f, g, o = blocks
+        return np.concatenate([i, o, f, g], axis=0)
+
+    out: dict[str, list[np.ndarray]] = {"W": [], "R": [], "B": [], "P": []}
+    for s in suffixes:
+        out["W"].append(reorder(get("weight_ih", s)))
+        out["R"].append(reorder(get("weight_hh", s)))
+        if spec["bias"]:
+            out["B"].append(np.concatenate([reorder(get("bias_ih", s)[:, None])[:, 0],
+                                            reorder(get("bias_hh", s)[:, None])[:, 0]]))
+        if spec["cell"] == "peephole":
+            out["P"].append(np.concatenate([get("weight_ci", s), get("weight_co", s), get("weight_cf", s)]))
+    return {k: np.stack(v).astype(np.float32) for k, v in out.items() if v}
+
+
+def build(module: nn.Module) -> Any:
+    """The module as an ``onnx.ModelProto`` (not checked; ``to_onnx`` writes and verifies it)."""
+    onnx, _ = _onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    spec = _describe(module)
+    L, nd, H, I = spec["layers"], spec["directions"], spec["hidden"], spec["input"]
+    nodes, inits = [], []
+
+    def const(name: str, values: Any, dtype: Any = np.int64) -> str:
+        inits.append(numpy_helper.from_array(np.asarray(values, dtype=dtype), name))
+        return name
+
+    x = "x"
+    if spec["batch_first"]:
+        nodes.append(helper.make_node("Transpose", ["x"], ["x_tbi"], perm=[1, 0, 2]))
+        x = "x_tbi"
+    const("axis0", [0])
+    const("flat", [0, 0, -1])
+    hs, cs = [], []
+    for k in range(L):
+        w = _weights(module, spec, k)
+        for name, value in w.items():
+            inits.append(numpy_helper.from_array(value, f"{name}_l{k}"))
+        start, end = const(f"start_l{k}", [k * nd]), const(f"end_l{k}", [(k + 1) * nd])
+        for state in ("h0", "c0"):
+            nodes.append(helper.make_node("Slice", [state, start, end, "axis0"], [f"{state}_l{k}"]))
+        inputs = [x, f"W_l{k}", f"R_l{k}", f"B_l{k}" if "B" in w else "", "", f"h0_l{k}", f"c0_l{k}"]
+        if "P" in w:
+            inputs.append(f"P_l{k}")
+        attrs: dict[str, Any] = {"hidden_size": H, "direction": "bidirectional" if nd == 2 else "forward"}
+        if spec["cell"] == "cifg":
+            attrs["input_forget"] = 1
+        nodes.append(helper.make_node("LSTM", inputs, [f"Y_l{k}", f"h_l{k}", f"c_l{k}"], name=f"lstm_l{k}", **attrs))
+        nodes.append(helper.make_node("Transpose", [f"Y_l{k}"], [f"Yt_l{k}"], perm=[0, 2, 1, 3]))     # (T, B, nd, H)
+        x = "y_tb" if k == L - 1 and not spec["batch_first"] else f"out_l{k}"
+        nodes.append(helper.make_node("Reshape", [f"Yt_l{k}", "flat"], [x]))
+        hs.append(f"h_l{k}")
+        cs.append(f"c_l{k}")
+    if spec["batch_first"]:
+        nodes.append(helper.make_node("Transpose", [x], ["y"], perm=[1, 0, 2]))
+    else:
+        nodes.append(helper.make_node("Identity", [x], ["y"]))
+    nodes.append(helper.make_node("Concat", hs, ["h_n"], axis=0))
+    nodes.append(helper.make_node("Concat", cs, ["c_n"], axis=0))
+    f32 = TensorProto.FLOAT
+    x_shape = ["B", "T", I] if spec["batch_first"] else ["T", "B", I]
+    y_shape = ["B", "T", nd * H] if spec["batch_first"] else ["T", "B", nd * H]
+    state = [L * nd, "B", H]
+    graph = helper.make_graph(
+        nodes, "lstmkit_lstm",
+        [helper.make_tensor_value_info("x", f32, x_shape), helper.make_tensor_value_info("h0", f32, state),
+         helper.make_tensor_value_info("c0", f32, state)],
+        [helper.make_tensor_value_info("y", f32, y_shape), helper.make_tensor_value_info("h_n", f32, state),
+         helper.make_tensor_value_info("c_n", f32, state)],
+        inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="lstmkit")
+    from .. import __version__
+    helper.set_model_props(model, {"lstmkit_version": str(__version__), "cell": spec["cell"],
+                                   "layers": str(L), "directions": str(nd), "hidden_size": str(H),
+                                   "batch_first": str(spec["batch_first"]).lower()})
+    onnx.checker.check_model(model)
+    return model
+
+
+def verify(module: nn.Module, path: str | os.PathLike[str], *, shapes: tuple[tuple[int, int], ...] = ((5, 3), (1, 1), (11, 2)),
+           tolerance: float = 1e-5, seed: int = 0) -> float:
+    """Run the ONNX file at ``path`` in onnxruntime and ``module`` in PyTorch (eval mode, no
+    gradient) on the same random inputs at each (T, B) of ``shapes``; return the largest absolute
+    difference over y, h_n and c_n, or raise ``ExportError`` naming it (and where) when it exceeds
+    ``tolerance`` · max(1, |PyTorch's output|), or when a shape differs."""
+    _, ort = _onnx()
+    spec = _describe(module)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    g = torch.Generator().manual_seed(seed)
+    was_training = module.training
+    module.eval()
+    worst = 0.0
+    try:
+        for T, B in shapes:
+            dims = (B, T, spec["input"]) if spec["batch_first"] else (T, B, spec["input"])
+            x = torch.randn(dims, generator=g, dtype=torch.float64)
+            h0 = 0.5 * torch.randn(spec["layers"] * spec["directions"], B, spec["hidden"], generator=g, dtype=torch.float64)
+            c0 = 0.5 * torch.randn(h0.shape, generator=g, dtype=torch.float64)
+            dtype = module.weight_ih_l0.dtype
+            device = module.weight_ih_l0.device
+            with torch.no_grad():
+                y, (h, c) = module(x.to(device, dtype), (h0.to(device, dtype), c0.to(device, dtype)))
+            want = {"y": y, "h_n": h, "c_n": c}
+            got = dict(zip(("y", "h_n", "c_n"), session.run(None, {"x": x.float().numpy(), "h0": h0.float().numpy(),
+                                                                   "c0": c0.float().numpy()})))
+            for name, ref in want.items():
+                ref = ref.detach().to("cpu", torch.float64).numpy()
+                if got[name].shape != ref.shape:
+                    raise ExportError(f"onnxruntime's {name} has shape {tuple(got[name].shape)}, PyTorch's "
+                                      f"{tuple(ref.shape)} (T={T}, B={B})")
+                diff = float(np.abs(got[name] - ref).max()) if ref.size else 0.0
+                bound = tolerance * max(1.0, float(np.abs(ref).max()) if ref.size else 1.0)
+                if not diff <= bound:
+                    raise ExportError(f"onnxruntime's {name} differs from PyTorch's by {diff:.3g} at T={T}, B={B} "
+                                      f"(tolerance {bound:.3g})")
+                worst = max(worst, diff)
+    finally:
+        module.train(was_training)
+    return worst
+
+
+def to_onnx(module: nn.Module, path: str | os.PathLike[str], *, verify_shapes: tuple[tuple[int, int], ...] | None = None,
+            tolerance: float = 1e-5, check: bool = True) -> float | None:
+    """Write ``module`` (an ``lstmkit.LSTM`` with a cell in ``NATIVE_CELLS``, or a
+    ``torch.nn.LSTM``) to ``path`` as ONNX with dynamic batch and length, and (``check``) verify it
+    in onnxruntime against PyTorch (``verify``): the file appears only if it passes, written
+    atomically. Returns the largest difference measured (None without ``check``)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"to_onnx: directory {str(path.parent)!r} does not exist")
+    model = build(module)
+    onnx, _ = _onnx()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        onnx.save(model, tmp)
+        worst = verify(module, tmp, **({} if verify_shapes is None else {"shapes": verify_shapes}),
+                       tolerance=tolerance) if check else None
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return worst
+
+
+__all__ = ["NATIVE_CELLS", "OPSET", "ExportError", "build", "to_onnx", "verify"]

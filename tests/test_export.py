@@ -1,0 +1,120 @@
+"""ONNX export (lstmkit.export): the graph run by onnxruntime against the module run by PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lstmkit import LSTM
+from lstmkit.export import ExportError, to_onnx, verify
+
+onnx = pytest.importorskip("onnx", reason="the export extra (onnx) is not installed")
+ort = pytest.importorskip("onnxruntime", reason="the export extra (onnxruntime) is not installed")
+
+
+def _randomise(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.rand(p.shape, generator=g, dtype=p.dtype) - 0.5)
+    return module
+
+
+def _run(path, x, h0, c0):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": x.numpy(), "h0": h0.numpy(), "c0": c0.numpy()})
+
+
+MODULES = {
+    "forget": lambda: LSTM(5, 7),
+    "forget, 2 layers, bidirectional": lambda: LSTM(5, 6, num_layers=2, bidirectional=True),
+    "peephole, 2 layers, bidirectional": lambda: LSTM(5, 6, num_layers=2, bidirectional=True, cell="peephole"),
+    "cifg, batch first": lambda: LSTM(4, 6, batch_first=True, cell="cifg"),
+    "cifg, 3 layers, bidirectional": lambda: LSTM(4, 5, num_layers=3, bidirectional=True, cell="cifg"),
+    "forget, no bias": lambda: LSTM(4, 6, bias=False),
+    "torch.nn.LSTM": lambda: torch.nn.LSTM(5, 7),
+    "torch.nn.LSTM, 2 layers, bidirectional, batch first":
+        lambda: torch.nn.LSTM(5, 7, num_layers=2, bidirectional=True, batch_first=True),
+    "forget, with the regularisers (identity in eval)":
+        lambda: LSTM(5, 7, num_layers=2, dropout=0.3, recurrent_dropout=0.25, weight_drop=0.2),
+}
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_onnxruntime_gives_pytorchs_outputs_at_any_length_and_batch(name, tmp_path):
+    module = _randomise(MODULES[name]())
+    path = tmp_path / "m.onnx"
+    worst = to_onnx(module, path)
+    assert worst is not None and worst < 1e-5
+    L = module.num_layers * (2 if module.bidirectional else 1)
+    g = torch.Generator().manual_seed(1)
+    module.eval()
+    for T, B in ((1, 1), (40, 4), (3, 9)):                   # none of them the verification's shapes
+        shape = (B, T, module.input_size) if module.batch_first else (T, B, module.input_size)
+        x = torch.randn(shape, generator=g)
+        h0, c0 = (torch.randn(L, B, module.hidden_size, generator=g) for _ in range(2))
+        with torch.no_grad():
+            y, (h, c) = module(x, (h0, c0))
+        got = _run(path, x, h0, c0)
+        for want, have in zip((y, h, c), got):
+            assert have.shape == tuple(want.shape)
+            np.testing.assert_allclose(have, want.numpy(), atol=2e-6, rtol=0)
+    assert np.abs(y.numpy()).max() > 0.05                 # the outputs are not trivially small
+
+
+def test_the_graph_declares_free_length_and_batch_and_its_cell(tmp_path):
+    path = tmp_path / "m.onnx"
+    to_onnx(_randomise(LSTM(3, 4, num_layers=2, cell="peephole")), path)
+    model = onnx.load(str(path))
+    dims = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.input}
+    assert dims == {"x": ["T", "B", 3], "h0": [2, "B", 4], "c0": [2, "B", 4]}
+    assert [n.op_type for n in model.graph.node].count("LSTM") == 2
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["cell"] == "peephole" and props["layers"] == "2"
+
+
+def test_verification_catches_a_wrong_graph(tmp_path):
+    """A graph whose weights were changed after export is caught, the difference named."""
+    module = _randomise(LSTM(4, 5))
+    path = tmp_path / "m.onnx"
+    to_onnx(module, path)
+    model = onnx.load(str(path))
+    for init in model.graph.initializer:
+        if init.name == "R_l0":
+            r = onnx.numpy_helper.to_array(init).copy()
+            r[0, 0, 0] += 0.5
+            init.CopyFrom(onnx.numpy_helper.from_array(r, "R_l0"))
+    bad = tmp_path / "bad.onnx"
+    onnx.save(model, str(bad))
+    with pytest.raises(ExportError, match=r"onnxruntime's (y|h_n|c_n) differs from PyTorch's by [0-9.e-]+ at T=\d+, B=\d+"):
+        verify(module, bad)
+    assert verify(module, path) < 1e-5
+
+
+def test_a_failed_verification_leaves_no_file_and_training_mode_is_kept(tmp_path):
+    module = _randomise(LSTM(4, 5)).train()
+    path = tmp_path / "m.onnx"
+    with pytest.raises(ExportError, match="tolerance"):
+        to_onnx(module, path, tolerance=1e-12)           # float32 cannot be this close
+    assert list(tmp_path.iterdir()) == [] and module.training
+
+
+@pytest.mark.parametrize("module, message", [
+    (lambda: LSTM(4, 5, cell="layernorm"), "cell='layernorm' is not expressible by the ONNX LSTM operator"),
+    (lambda: LSTM(4, 5, cell="vanilla"), "cell='vanilla' is not expressible"),
+    (lambda: LSTM(4, 5, proj_size=3), "proj_size=3 feeds h back through a projection"),
+    (lambda: torch.nn.LSTM(4, 5, proj_size=2), "proj_size=2"),
+    (lambda: LSTM(4, 5, zoneout=0.1), "zoneout=0.1"),
+])
+def test_what_the_operator_cannot_express_is_refused_by_name(module, message, tmp_path):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        to_onnx(module(), tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(TypeError, match="must be an lstmkit.LSTM or a torch.nn.LSTM, got GRU"):
+        to_onnx(torch.nn.GRU(3, 4), tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="does not exist"):
+        to_onnx(LSTM(3, 4), tmp_path / "missing" / "m.onnx")
