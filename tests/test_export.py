@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -36,6 +38,10 @@ MODULES = {
     "torch.nn.LSTM": lambda: torch.nn.LSTM(5, 7),
     "torch.nn.LSTM, 2 layers, bidirectional, batch first":
         lambda: torch.nn.LSTM(5, 7, num_layers=2, bidirectional=True, batch_first=True),
+    "vanilla (1997), blocks of 2": lambda: LSTM(5, 6, cell="vanilla", block_size=2),
+    "vanilla, gates-only bias, 2 layers, bidirectional":
+        lambda: LSTM(5, 4, num_layers=2, bidirectional=True, cell="vanilla", cell_input_bias=False, truncated=True),
+    "vanilla, no bias, batch first": lambda: LSTM(3, 4, bias=False, batch_first=True, cell="vanilla"),
     "forget, with the regularisers (identity in eval)":
         lambda: LSTM(5, 7, num_layers=2, dropout=0.3, recurrent_dropout=0.25, weight_drop=0.2),
 }
@@ -59,7 +65,8 @@ def test_onnxruntime_gives_pytorchs_outputs_at_any_length_and_batch(name, tmp_pa
         got = _run(path, x, h0, c0)
         for want, have in zip((y, h, c), got):
             assert have.shape == tuple(want.shape)
-            np.testing.assert_allclose(have, want.numpy(), atol=2e-6, rtol=0)
+            scale = max(1.0, float(want.abs().max()))          # the 1997 cell's state grows: float32 error with it
+            np.testing.assert_allclose(have, want.numpy(), atol=2e-6 * scale, rtol=0)
     assert np.abs(y.numpy()).max() > 0.05                 # the outputs are not trivially small
 
 
@@ -102,13 +109,13 @@ def test_a_failed_verification_leaves_no_file_and_training_mode_is_kept(tmp_path
 
 @pytest.mark.parametrize("module, message", [
     (lambda: LSTM(4, 5, cell="layernorm"), "cell='layernorm' is not expressible by the ONNX LSTM operator"),
-    (lambda: LSTM(4, 5, cell="vanilla"), "cell='vanilla' is not expressible"),
+    (lambda: LSTM(4, 5, cell="vanilla", recurrent_gates=True), "recurrent_gates=True feeds the gates' activations"),
     (lambda: LSTM(4, 5, proj_size=3), "proj_size=3 feeds h back through a projection"),
     (lambda: torch.nn.LSTM(4, 5, proj_size=2), "proj_size=2"),
     (lambda: LSTM(4, 5, zoneout=0.1), "zoneout=0.1"),
 ])
 def test_what_the_operator_cannot_express_is_refused_by_name(module, message, tmp_path):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         to_onnx(module(), tmp_path / "m.onnx")
     assert list(tmp_path.iterdir()) == []
 

@@ -8,13 +8,18 @@ onnx.md`` §1: a dynamic length is silently fixed by the dynamo exporter). The o
   i, o, f, c; ``B`` = [b_ih; b_hh];
 - ``peephole``: the same plus ``P`` = [w_ci; w_co; w_cf] (ONNX's peephole order i, o, f; its
   output peephole sees the new cell state, as lstmkit's does);
-- ``cifg``: ``input_forget=1`` (f = 1 − i), the forget rows left at zero.
+- ``cifg``: ``input_forget=1`` (f = 1 − i), the forget rows left at zero;
+- ``vanilla`` (the 1997 cell) without ``recurrent_gates``: the forget gate held at 1 (its rows 0,
+  its bias 30, where onnxruntime's sigmoid is exactly 1.0), g = 4σ − 2 and h = 2σ − 1 as
+  ``ScaledTanh`` (α 2 and 1, β 0.5), and a block's gates copied to each of its cells (the same
+  values, ``block_size`` times the gate rows).
 
 Graph interface: inputs ``x`` (T, B, I), or (B, T, I) for a ``batch_first`` module, ``h0`` and
 ``c0`` (layers·directions, B, H); outputs ``y`` (T, B, directions·H) (or batch first), ``h_n`` and
 ``c_n``, as the module returns them. T and B are free. The other cells (the 1997 cell with its
 blocks and gate-to-gate links, layer norm) and projections, zoneout and per-sequence lengths need a
-loop over time in the graph, which is not written yet: they are refused with a clear error.
+loop over time in the graph, which is not written yet: they are refused with a clear error, as are
+the 1997 cell's gate-to-gate links (``recurrent_gates``: the gates' activations are state).
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ import torch
 from torch import nn
 
 #: Cells the ONNX LSTM operator expresses.
-NATIVE_CELLS = ("forget", "peephole", "cifg")
+NATIVE_CELLS = ("forget", "peephole", "cifg", "vanilla")
+#: The forget gate's bias that holds it at 1 for the 1997 cell (onnxruntime's sigmoid is 1.0f from 18).
+HOLD = 30.0
 #: The opset written (LSTM-14, LayerNormalization-17; onnxruntime runs it).
 OPSET = 17
 
@@ -60,6 +67,9 @@ def _describe(module: nn.Module) -> dict[str, Any]:
             raise ValueError(f"to_onnx: zoneout={module.zoneout!r} keeps an expectation of the old state in eval, "
                              "which the ONNX LSTM operator cannot express; export a layer without zoneout")
         cell, proj = module.cell, module.proj_size
+        if cell == "vanilla" and module.cells[0].config["recurrent_gates"]:
+            raise ValueError("to_onnx: cell='vanilla' with recurrent_gates=True feeds the gates' activations back as "
+                             "state, which the ONNX LSTM operator cannot express; export a layer without them")
     elif isinstance(module, nn.LSTM):
         cell, proj = "forget", module.proj_size
     else:
@@ -70,7 +80,8 @@ def _describe(module: nn.Module) -> dict[str, Any]:
     weight = module.weight_ih_l0
     if weight.is_complex() or not weight.is_floating_point():
         raise TypeError(f"to_onnx: the module's parameters must be real floating point, got {weight.dtype}")
-    return {"cell": cell, "layers": module.num_layers, "directions": 2 if module.bidirectional else 1,
+    block = module.cells[0].block_size if cell == "vanilla" else 1
+    return {"cell": cell, "block_size": block, "layers": module.num_layers, "directions": 2 if module.bidirectional else 1,
             "hidden": module.hidden_size, "input": module.input_size, "batch_first": module.batch_first,
             "bias": bool(module.bias)}
 
@@ -84,6 +95,10 @@ def _weights(module: nn.Module, spec: dict[str, Any], layer: int) -> dict[str, n
         return getattr(module, f"{name}{suffix}").detach().to("cpu", torch.float64).numpy()
 
     def reorder(a: np.ndarray) -> np.ndarray:            # rows by gate blocks -> [i, o, f, c]
+        if spec["cell"] == "vanilla":                    # [in (C) | cells (H) | out (C)], a gate per cell
+            C, S = H // spec["block_size"], spec["block_size"]
+            i, c, o = a[:C].repeat(S, axis=0), a[C:C + H], a[C + H:].repeat(S, axis=0)
+            return np.concatenate([i, o, np.zeros_like(c), c], axis=0)
         blocks = np.split(a, a.shape[0] // H, axis=0)
         if spec["cell"] == "cifg":                       # lstmkit's cifg: i, g, o; f = 1 − i is ONNX's input_forget
             i, g, o = blocks
@@ -95,7 +110,19 @@ def _weights(module: nn.Module, spec: dict[str, Any], layer: int) -> dict[str, n
     for s in suffixes:
         out["W"].append(reorder(get("weight_ih", s)))
         out["R"].append(reorder(get("weight_hh", s)))
-        if spec["bias"]:
+        if spec["cell"] == "vanilla":                    # one bias vector; the forget gate held open
+            C = H // spec["block_size"]
+            b = np.zeros(H + 2 * C)
+            if spec["bias"]:
+                given = get("bias_ih", s)
+                if given.shape[0] == 2 * C:                   # gates only: [in | out]
+                    b[:C], b[C + H:] = given[:C], given[C:]
+                else:
+                    b[:] = given
+            wb = reorder(b[:, None])[:, 0]
+            wb[2 * H:3 * H] = HOLD
+            out["B"].append(np.concatenate([wb, np.zeros(4 * H)]))
+        elif spec["bias"]:
             out["B"].append(np.concatenate([reorder(get("bias_ih", s)[:, None])[:, 0],
                                             reorder(get("bias_hh", s)[:, None])[:, 0]]))
         if spec["cell"] == "peephole":
@@ -136,6 +163,9 @@ def build(module: nn.Module) -> Any:
         attrs: dict[str, Any] = {"hidden_size": H, "direction": "bidirectional" if nd == 2 else "forward"}
         if spec["cell"] == "cifg":
             attrs["input_forget"] = 1
+        if spec["cell"] == "vanilla":                        # f = σ, g = 2·tanh(x/2), h = tanh(x/2)
+            attrs.update(activations=["Sigmoid", "ScaledTanh", "ScaledTanh"] * nd,
+                         activation_alpha=[2.0, 1.0] * nd, activation_beta=[0.5, 0.5] * nd)
         nodes.append(helper.make_node("LSTM", inputs, [f"Y_l{k}", f"h_l{k}", f"c_l{k}"], name=f"lstm_l{k}", **attrs))
         nodes.append(helper.make_node("Transpose", [f"Y_l{k}"], [f"Yt_l{k}"], perm=[0, 2, 1, 3]))     # (T, B, nd, H)
         x = "y_tb" if k == L - 1 and not spec["batch_first"] else f"out_l{k}"
