@@ -125,3 +125,52 @@ def test_bad_arguments(tmp_path):
         to_onnx(torch.nn.GRU(3, 4), tmp_path / "m.onnx")
     with pytest.raises(ValueError, match="does not exist"):
         to_onnx(LSTM(3, 4), tmp_path / "missing" / "m.onnx")
+
+
+def _saved_last_step(tmp_path, kind="lstm"):
+    from lstmkit.explain.pipeline import save_task_model
+    from lstmkit.models.compare import LastStep
+
+    torch.manual_seed(0)
+    model = _randomise(LastStep(kind, 2, 8, 3))
+    path = tmp_path / "model.safetensors"
+    save_task_model(model, "adding", 20, path)
+    return model.eval(), path
+
+
+def test_lstmkit_export_writes_a_saved_model_that_onnxruntime_runs_at_any_lengths(tmp_path, capsys):
+    from lstmkit.cli import main
+
+    model, path = _saved_last_step(tmp_path)
+    out = tmp_path / "model.onnx"
+    assert main(["export", str(path), str(out)]) == 0
+    assert "onnxruntime agrees with PyTorch" in capsys.readouterr().out
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    g = torch.Generator().manual_seed(3)
+    for T, B in ((1, 1), (30, 5)):
+        x = torch.randn(B, T, 2, generator=g)
+        lengths = torch.randint(1, T + 1, (B,), generator=g)
+        with torch.no_grad():
+            want = model(x, lengths).numpy()
+        got = session.run(None, {"x": x.numpy(), "lengths": lengths.numpy()})[0]
+        np.testing.assert_allclose(got, want, atol=2e-6, rtol=0)
+    assert np.abs(want).max() > 0.05
+
+
+def test_lstmkit_export_names_what_it_cannot_export(tmp_path, capsys):
+    from lstmkit.cli import main
+    from lstmkit.train.checkpoint import Checkpoint, save
+
+    _, gru = _saved_last_step(tmp_path, kind="gru")
+    assert main(["export", str(gru), str(tmp_path / "g.onnx")]) == 2
+    assert "only an 'lstm' encoder exports" in capsys.readouterr().err
+    other = tmp_path / "other.safetensors"
+    save(other, Checkpoint({"model": {"w": torch.zeros(2)}}, {"classifier": {"classes": 2}}))
+    assert main(["export", str(other), str(tmp_path / "o.onnx")]) == 2
+    assert "is not a model export handles yet (its sections: classifier)" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "missing.safetensors"), str(tmp_path / "m.onnx")]) == 2
+    assert "no checkpoint file" in capsys.readouterr().err
+    _, path = _saved_last_step(tmp_path)
+    assert main(["export", str(path), str(tmp_path / "m.onnx"), "--tolerance", "1e-12"]) == 1
+    assert "verification failed, nothing written" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "g.onnx").exists()

@@ -6,9 +6,10 @@ import argparse
 import sys
 
 from .. import __version__
-from . import bench, classify, compare, demo, explain, forecast, info, lm, music, plot, reproduce, seq2seq, tune
+from . import bench, classify, compare, demo, explain, export, forecast, info, lm, music, plot, reproduce, seq2seq, tune
 
-COMMANDS = (demo, info, bench, reproduce, forecast, classify, lm, seq2seq, music, compare, tune, explain, plot)
+COMMANDS = (demo, info, bench, reproduce, forecast, classify, lm, seq2seq, music, compare, tune, explain, export,
+            plot)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,6 @@ when an export is asked for.
 
 from __future__ import annotations
 
-from .onnx import NATIVE_CELLS, ExportError, to_onnx, verify
+from .onnx import NATIVE_CELLS, ExportError, export_checkpoint, to_onnx, verify
 
-__all__ = ["NATIVE_CELLS", "ExportError", "to_onnx", "verify"]
+__all__ = ["NATIVE_CELLS", "ExportError", "export_checkpoint", "to_onnx", "verify"]

@@ -130,72 +130,137 @@ def _weights(module: nn.Module, spec: dict[str, Any], layer: int) -> dict[str, n
     return {k: np.stack(v).astype(np.float32) for k, v in out.items() if v}
 
 
-def build(module: nn.Module) -> Any:
-    """The module as an ``onnx.ModelProto`` (not checked; ``to_onnx`` writes and verifies it)."""
-    onnx, _ = _onnx()
-    from onnx import TensorProto, helper, numpy_helper
+def _lstm_nodes(module: nn.Module, spec: dict[str, Any], x: str, *, lens: str = "", states: bool = True,
+                prefix: str = "") -> tuple[list[Any], list[Any], str, list[str], list[str]]:
+    """The ONNX nodes and initialisers of every layer of ``module`` on the time-major input ``x``
+    (T, B, I); ``lens``: the name of an int32 (B,) input of sequence lengths ("": all full);
+    ``states``: take the initial states from the graph inputs h0/c0 (else zeros). Returns (nodes,
+    initialisers, the last layer's output (T, B, nd·H), each layer's h and c names)."""
+    from onnx import helper, numpy_helper
 
-    spec = _describe(module)
-    L, nd, H, I = spec["layers"], spec["directions"], spec["hidden"], spec["input"]
+    L, nd, H = spec["layers"], spec["directions"], spec["hidden"]
     nodes, inits = [], []
 
     def const(name: str, values: Any, dtype: Any = np.int64) -> str:
-        inits.append(numpy_helper.from_array(np.asarray(values, dtype=dtype), name))
-        return name
+        inits.append(numpy_helper.from_array(np.asarray(values, dtype=dtype), prefix + name))
+        return prefix + name
 
-    x = "x"
-    if spec["batch_first"]:
-        nodes.append(helper.make_node("Transpose", ["x"], ["x_tbi"], perm=[1, 0, 2]))
-        x = "x_tbi"
-    const("axis0", [0])
-    const("flat", [0, 0, -1])
+    flat = const("flat", [0, 0, -1])
+    axis0 = const("axis0", [0]) if states else ""
     hs, cs = [], []
     for k in range(L):
         w = _weights(module, spec, k)
         for name, value in w.items():
-            inits.append(numpy_helper.from_array(value, f"{name}_l{k}"))
-        start, end = const(f"start_l{k}", [k * nd]), const(f"end_l{k}", [(k + 1) * nd])
-        for state in ("h0", "c0"):
-            nodes.append(helper.make_node("Slice", [state, start, end, "axis0"], [f"{state}_l{k}"]))
-        inputs = [x, f"W_l{k}", f"R_l{k}", f"B_l{k}" if "B" in w else "", "", f"h0_l{k}", f"c0_l{k}"]
+            inits.append(numpy_helper.from_array(value, f"{prefix}{name}_l{k}"))
+        initial = ["", ""]
+        if states:
+            start, end = const(f"start_l{k}", [k * nd]), const(f"end_l{k}", [(k + 1) * nd])
+            for j, state in enumerate(("h0", "c0")):
+                nodes.append(helper.make_node("Slice", [state, start, end, axis0], [f"{prefix}{state}_l{k}"]))
+                initial[j] = f"{prefix}{state}_l{k}"
+        inputs = [x, f"{prefix}W_l{k}", f"{prefix}R_l{k}", f"{prefix}B_l{k}" if "B" in w else "", lens, *initial]
         if "P" in w:
-            inputs.append(f"P_l{k}")
+            inputs.append(f"{prefix}P_l{k}")
+        while inputs and inputs[-1] == "":
+            inputs.pop()
         attrs: dict[str, Any] = {"hidden_size": H, "direction": "bidirectional" if nd == 2 else "forward"}
         if spec["cell"] == "cifg":
             attrs["input_forget"] = 1
         if spec["cell"] == "vanilla":                        # f = σ, g = 2·tanh(x/2), h = tanh(x/2)
             attrs.update(activations=["Sigmoid", "ScaledTanh", "ScaledTanh"] * nd,
                          activation_alpha=[2.0, 1.0] * nd, activation_beta=[0.5, 0.5] * nd)
-        nodes.append(helper.make_node("LSTM", inputs, [f"Y_l{k}", f"h_l{k}", f"c_l{k}"], name=f"lstm_l{k}", **attrs))
-        nodes.append(helper.make_node("Transpose", [f"Y_l{k}"], [f"Yt_l{k}"], perm=[0, 2, 1, 3]))     # (T, B, nd, H)
-        x = "y_tb" if k == L - 1 and not spec["batch_first"] else f"out_l{k}"
-        nodes.append(helper.make_node("Reshape", [f"Yt_l{k}", "flat"], [x]))
-        hs.append(f"h_l{k}")
-        cs.append(f"c_l{k}")
+        y, h, c = f"{prefix}Y_l{k}", f"{prefix}h_l{k}", f"{prefix}c_l{k}"
+        nodes.append(helper.make_node("LSTM", inputs, [y, h, c], name=f"{prefix}lstm_l{k}", **attrs))
+        nodes.append(helper.make_node("Transpose", [y], [f"{y}t"], perm=[0, 2, 1, 3]))        # (T, B, nd, H)
+        x = f"{prefix}out_l{k}"
+        nodes.append(helper.make_node("Reshape", [f"{y}t", flat], [x]))
+        hs.append(h)
+        cs.append(c)
+    return nodes, inits, x, hs, cs
+
+
+def _model(onnx: Any, nodes: list[Any], inits: list[Any], inputs: list[Any], outputs: list[Any],
+           props: dict[str, str]) -> Any:
+    from onnx import helper
+
+    from .. import __version__
+    graph = helper.make_graph(nodes, "lstmkit", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="lstmkit")
+    helper.set_model_props(model, {"lstmkit_version": str(__version__), **props})
+    onnx.checker.check_model(model)
+    return model
+
+
+def build(module: nn.Module) -> Any:
+    """The module as an ``onnx.ModelProto`` (not checked; ``to_onnx`` writes and verifies it)."""
+    onnx, _ = _onnx()
+    from onnx import TensorProto, helper
+
+    spec = _describe(module)
+    L, nd, H, I = spec["layers"], spec["directions"], spec["hidden"], spec["input"]
+    nodes: list[Any] = []
+    x = "x"
     if spec["batch_first"]:
-        nodes.append(helper.make_node("Transpose", [x], ["y"], perm=[1, 0, 2]))
-    else:
-        nodes.append(helper.make_node("Identity", [x], ["y"]))
+        nodes.append(helper.make_node("Transpose", ["x"], ["x_tbi"], perm=[1, 0, 2]))
+        x = "x_tbi"
+    more, inits, out, hs, cs = _lstm_nodes(module, spec, x)
+    nodes += more
+    nodes.append(helper.make_node("Transpose", [out], ["y"], perm=[1, 0, 2]) if spec["batch_first"]
+                 else helper.make_node("Identity", [out], ["y"]))
     nodes.append(helper.make_node("Concat", hs, ["h_n"], axis=0))
     nodes.append(helper.make_node("Concat", cs, ["c_n"], axis=0))
     f32 = TensorProto.FLOAT
     x_shape = ["B", "T", I] if spec["batch_first"] else ["T", "B", I]
     y_shape = ["B", "T", nd * H] if spec["batch_first"] else ["T", "B", nd * H]
     state = [L * nd, "B", H]
-    graph = helper.make_graph(
-        nodes, "lstmkit_lstm",
-        [helper.make_tensor_value_info("x", f32, x_shape), helper.make_tensor_value_info("h0", f32, state),
-         helper.make_tensor_value_info("c0", f32, state)],
-        [helper.make_tensor_value_info("y", f32, y_shape), helper.make_tensor_value_info("h_n", f32, state),
-         helper.make_tensor_value_info("c_n", f32, state)],
-        inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="lstmkit")
-    from .. import __version__
-    helper.set_model_props(model, {"lstmkit_version": str(__version__), "cell": spec["cell"],
-                                   "layers": str(L), "directions": str(nd), "hidden_size": str(H),
-                                   "batch_first": str(spec["batch_first"]).lower()})
-    onnx.checker.check_model(model)
-    return model
+    return _model(onnx, nodes, inits,
+                  [helper.make_tensor_value_info("x", f32, x_shape), helper.make_tensor_value_info("h0", f32, state),
+                   helper.make_tensor_value_info("c0", f32, state)],
+                  [helper.make_tensor_value_info("y", f32, y_shape), helper.make_tensor_value_info("h_n", f32, state),
+                   helper.make_tensor_value_info("c_n", f32, state)],
+                  {"cell": spec["cell"], "layers": str(L), "directions": str(nd), "hidden_size": str(H),
+                   "batch_first": str(spec["batch_first"]).lower()})
+
+
+def build_last_step(model: nn.Module) -> Any:
+    """A ``lstmkit.models.LastStep`` with an LSTM encoder (what ``lstmkit compare --save-dir`` and
+    ``lstmkit explain --save`` write) as ONNX: inputs x (B, T, I) and lengths (B,) int64, output
+    y (B, O), the head on each sequence's last real step (the LSTM op's ``sequence_lens``)."""
+    onnx, _ = _onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    encoder = getattr(model, "encoder", None)
+    if getattr(encoder, "kind", None) != "lstm":
+        raise ValueError(f"export: this model's encoder is {getattr(encoder, 'kind', None)!r}; only an 'lstm' "
+                         "encoder exports (gru, hybrid and transformer encoders are not written yet)")
+    spec = _describe(encoder.rnn)
+    nodes = [helper.make_node("Transpose", ["x"], ["x_tbi"], perm=[1, 0, 2]),
+             helper.make_node("Cast", ["lengths"], ["lens32"], to=TensorProto.INT32)]
+    more, inits, out, _, _ = _lstm_nodes(encoder.rnn, spec, "x_tbi", lens="lens32", states=False)
+    nodes += more
+    D = spec["directions"] * spec["hidden"]
+    head = model.head
+    inits += [numpy_helper.from_array(head.weight.detach().float().numpy(), "head_w"),
+              numpy_helper.from_array(head.bias.detach().float().numpy(), "head_b"),
+              numpy_helper.from_array(np.array([1], np.int64), "one"),
+              numpy_helper.from_array(np.array([1, D], np.int64), "one_d")]
+    nodes += [helper.make_node("Transpose", [out], ["y_btd"], perm=[1, 0, 2]),                  # (B, T, D)
+              helper.make_node("Sub", ["lengths", "one"], ["last"]),                               # (B,)
+              helper.make_node("Unsqueeze", ["last", "one"], ["last_b1"]),
+              helper.make_node("Unsqueeze", ["last_b1", "one"], ["last_b11"]),                     # (B, 1, 1)
+              helper.make_node("Shape", ["lengths"], ["b"]),
+              helper.make_node("Concat", ["b", "one_d"], ["index_shape"], axis=0),                 # [B, 1, D]
+              helper.make_node("Expand", ["last_b11", "index_shape"], ["index"]),
+              helper.make_node("GatherElements", ["y_btd", "index"], ["picked"], axis=1),          # (B, 1, D)
+              helper.make_node("Squeeze", ["picked", "one"], ["last_out"]),
+              helper.make_node("Gemm", ["last_out", "head_w", "head_b"], ["y"], transB=1)]
+    f32 = TensorProto.FLOAT
+    return _model(onnx, nodes, inits,
+                  [helper.make_tensor_value_info("x", f32, ["B", "T", spec["input"]]),
+                   helper.make_tensor_value_info("lengths", TensorProto.INT64, ["B"])],
+                  [helper.make_tensor_value_info("y", f32, ["B", head.out_features])],
+                  {"model": "LastStep", "cell": spec["cell"], "layers": str(spec["layers"]),
+                   "directions": str(spec["directions"]), "hidden_size": str(spec["hidden"])})
 
 
 def verify(module: nn.Module, path: str | os.PathLike[str], *, shapes: tuple[tuple[int, int], ...] = ((5, 3), (1, 1), (11, 2)),
@@ -240,6 +305,59 @@ def verify(module: nn.Module, path: str | os.PathLike[str], *, shapes: tuple[tup
     return worst
 
 
+def verify_last_step(model: nn.Module, path: str | os.PathLike[str], *,
+                     shapes: tuple[tuple[int, int], ...] = ((5, 3), (1, 1), (11, 4)), tolerance: float = 1e-5,
+                     seed: int = 0) -> float:
+    """``verify`` for a ``build_last_step`` graph: random x and random lengths in 1..T (one of them
+    T) through onnxruntime and through ``model(x, lengths)``; the largest difference, or
+    ``ExportError`` naming it."""
+    _, ort = _onnx()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    g = torch.Generator().manual_seed(seed)
+    inputs = model.encoder.rnn.input_size
+    was_training = model.training
+    model.eval()
+    worst = 0.0
+    try:
+        for T, B in shapes:
+            x = torch.randn(B, T, inputs, generator=g)
+            lengths = torch.randint(1, T + 1, (B,), generator=g)
+            lengths[0] = T
+            with torch.no_grad():
+                want = model(x, lengths).double().numpy()
+            got = session.run(None, {"x": x.numpy(), "lengths": lengths.numpy()})[0]
+            if got.shape != want.shape:
+                raise ExportError(f"onnxruntime's y has shape {tuple(got.shape)}, PyTorch's {tuple(want.shape)} "
+                                  f"(T={T}, B={B})")
+            diff = float(np.abs(got - want).max())
+            bound = tolerance * max(1.0, float(np.abs(want).max()))
+            if not diff <= bound:
+                raise ExportError(f"onnxruntime's y differs from PyTorch's by {diff:.3g} at T={T}, B={B} "
+                                  f"(tolerance {bound:.3g})")
+            worst = max(worst, diff)
+    finally:
+        model.train(was_training)
+    return worst
+
+
+def _write(proto: Any, path: Path, check: Any) -> float | None:
+    """Save ``proto`` next to ``path``, run ``check(tmp)`` (None: no check), then move it into place:
+    a file that fails its check is never left behind."""
+    if not path.parent.is_dir():
+        raise ValueError(f"export: directory {str(path.parent)!r} does not exist")
+    onnx, _ = _onnx()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        onnx.save(proto, tmp)
+        worst = None if check is None else check(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return worst
+
+
 def to_onnx(module: nn.Module, path: str | os.PathLike[str], *, verify_shapes: tuple[tuple[int, int], ...] | None = None,
             tolerance: float = 1e-5, check: bool = True) -> float | None:
     """Write ``module`` (an ``lstmkit.LSTM`` with a cell in ``NATIVE_CELLS``, or a
@@ -249,19 +367,35 @@ def to_onnx(module: nn.Module, path: str | os.PathLike[str], *, verify_shapes: t
     path = Path(path)
     if not path.parent.is_dir():
         raise ValueError(f"to_onnx: directory {str(path.parent)!r} does not exist")
-    model = build(module)
-    onnx, _ = _onnx()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    shapes = {} if verify_shapes is None else {"shapes": verify_shapes}
+    return _write(build(module), path,
+                  (lambda tmp: verify(module, tmp, tolerance=tolerance, **shapes)) if check else None)
+
+
+def export_checkpoint(checkpoint: str | os.PathLike[str], path: str | os.PathLike[str], *,
+                      tolerance: float = 1e-5) -> float:
+    """``lstmkit export``: a model checkpoint to ONNX, verified. Today: the ``LastStep`` models that
+    ``lstmkit compare --save-dir`` and ``lstmkit explain --save`` write, with an LSTM encoder
+    (inputs x (B, T, I) and lengths (B,), output (B, O))."""
+    from ..models.compare import LastStep
+    from ..train.checkpoint import CheckpointError, load
+
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise ValueError(f"export: no checkpoint file {str(checkpoint)!r}")
+    meta = load(checkpoint).meta
+    if "compare" not in meta:
+        kinds = ", ".join(sorted(k for k in meta if isinstance(meta.get(k), dict))) or "none"
+        raise ValueError(f"export: {str(checkpoint)!r} is not a model export handles yet (its sections: {kinds}); "
+                         "it exports models saved by lstmkit compare --save-dir or lstmkit explain --save, and "
+                         "lstmkit.export.to_onnx exports an lstmkit.LSTM layer from Python")
     try:
-        onnx.save(model, tmp)
-        worst = verify(module, tmp, **({} if verify_shapes is None else {"shapes": verify_shapes}),
-                       tolerance=tolerance) if check else None
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return worst
+        model = LastStep.load(checkpoint)
+    except CheckpointError as e:
+        raise ValueError(f"export: {e}") from None
+    proto = build_last_step(model)
+    return _write(proto, Path(path), lambda tmp: verify_last_step(model, tmp, tolerance=tolerance))
 
 
-__all__ = ["NATIVE_CELLS", "OPSET", "ExportError", "build", "to_onnx", "verify"]
+__all__ = ["NATIVE_CELLS", "OPSET", "ExportError", "build", "build_last_step", "export_checkpoint", "to_onnx", "verify",
+           "verify_last_step"]
