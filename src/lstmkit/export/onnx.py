@@ -263,6 +263,20 @@ def build_last_step(model: nn.Module) -> Any:
                    "directions": str(spec["directions"]), "hidden_size": str(spec["hidden"])})
 
 
+def _compare(name: str, got: np.ndarray, ref: np.ndarray, T: int, B: int, tolerance: float) -> float:
+    """The largest |got − ref|, or ``ExportError`` naming it when over ``tolerance`` · max(1, |ref|)
+    or when the shapes differ."""
+    if got.shape != ref.shape:
+        raise ExportError(f"onnxruntime's {name} has shape {tuple(got.shape)}, PyTorch's {tuple(ref.shape)} "
+                          f"(T={T}, B={B})")
+    diff = float(np.abs(got - ref).max()) if ref.size else 0.0
+    bound = tolerance * max(1.0, float(np.abs(ref).max()) if ref.size else 1.0)
+    if not diff <= bound:
+        raise ExportError(f"onnxruntime's {name} differs from PyTorch's by {diff:.3g} at T={T}, B={B} "
+                          f"(tolerance {bound:.3g})")
+    return diff
+
+
 def verify(module: nn.Module, path: str | os.PathLike[str], *, shapes: tuple[tuple[int, int], ...] = ((5, 3), (1, 1), (11, 2)),
            tolerance: float = 1e-5, seed: int = 0) -> float:
     """Run the ONNX file at ``path`` in onnxruntime and ``module`` in PyTorch (eval mode, no
@@ -290,16 +304,8 @@ def verify(module: nn.Module, path: str | os.PathLike[str], *, shapes: tuple[tup
             got = dict(zip(("y", "h_n", "c_n"), session.run(None, {"x": x.float().numpy(), "h0": h0.float().numpy(),
                                                                    "c0": c0.float().numpy()})))
             for name, ref in want.items():
-                ref = ref.detach().to("cpu", torch.float64).numpy()
-                if got[name].shape != ref.shape:
-                    raise ExportError(f"onnxruntime's {name} has shape {tuple(got[name].shape)}, PyTorch's "
-                                      f"{tuple(ref.shape)} (T={T}, B={B})")
-                diff = float(np.abs(got[name] - ref).max()) if ref.size else 0.0
-                bound = tolerance * max(1.0, float(np.abs(ref).max()) if ref.size else 1.0)
-                if not diff <= bound:
-                    raise ExportError(f"onnxruntime's {name} differs from PyTorch's by {diff:.3g} at T={T}, B={B} "
-                                      f"(tolerance {bound:.3g})")
-                worst = max(worst, diff)
+                worst = max(worst, _compare(name, got[name], ref.detach().to("cpu", torch.float64).numpy(), T, B,
+                                            tolerance))
     finally:
         module.train(was_training)
     return worst
@@ -326,15 +332,7 @@ def verify_last_step(model: nn.Module, path: str | os.PathLike[str], *,
             with torch.no_grad():
                 want = model(x, lengths).double().numpy()
             got = session.run(None, {"x": x.numpy(), "lengths": lengths.numpy()})[0]
-            if got.shape != want.shape:
-                raise ExportError(f"onnxruntime's y has shape {tuple(got.shape)}, PyTorch's {tuple(want.shape)} "
-                                  f"(T={T}, B={B})")
-            diff = float(np.abs(got - want).max())
-            bound = tolerance * max(1.0, float(np.abs(want).max()))
-            if not diff <= bound:
-                raise ExportError(f"onnxruntime's y differs from PyTorch's by {diff:.3g} at T={T}, B={B} "
-                                  f"(tolerance {bound:.3g})")
-            worst = max(worst, diff)
+            worst = max(worst, _compare("y", got, want, T, B, tolerance))
     finally:
         model.train(was_training)
     return worst
