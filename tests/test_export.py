@@ -174,3 +174,27 @@ def test_lstmkit_export_names_what_it_cannot_export(tmp_path, capsys):
     assert main(["export", str(path), str(tmp_path / "m.onnx"), "--tolerance", "1e-12"]) == 1
     assert "verification failed, nothing written" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "g.onnx").exists()
+
+
+@pytest.mark.parametrize("make", [lambda: LSTM(4, 6, num_layers=2, cell="peephole"), lambda: LSTM(4, 6, batch_first=True),
+                                  lambda: LSTM(3, 4, cell="vanilla", block_size=2), lambda: torch.nn.LSTM(4, 5)])
+def test_the_streaming_graph_steps_a_stream_as_the_module_runs_the_sequence(make, tmp_path):
+    """One step per call, the states fed back: the same outputs as the module on the whole sequence."""
+    module = _randomise(make()).eval()
+    path = tmp_path / "step.onnx"
+    to_onnx(module, path, streaming=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    g = torch.Generator().manual_seed(5)
+    B, T = 3, 25
+    x = torch.randn(B, T, module.input_size, generator=g)
+    with torch.no_grad():
+        y, (h, c) = module(x if module.batch_first else x.transpose(0, 1))
+    y = y if module.batch_first else y.transpose(0, 1)
+    state = [np.zeros((module.num_layers, B, module.hidden_size), np.float32) for _ in range(2)]
+    for t in range(T):
+        out, *state = session.run(None, {"x": x[:, t].numpy(), "h0": state[0], "c0": state[1]})
+        scale = max(1.0, float(y[:, t].abs().max()))
+        np.testing.assert_allclose(out, y[:, t].numpy(), atol=2e-6 * scale, rtol=0)
+    np.testing.assert_allclose(state[1], c.numpy(), atol=2e-6 * max(1.0, float(c.abs().max())), rtol=0)
+    with pytest.raises(ValueError, match="streaming=True steps one direction"):
+        to_onnx(LSTM(3, 4, bidirectional=True), tmp_path / "b.onnx", streaming=True)

@@ -191,15 +191,34 @@ def _model(onnx: Any, nodes: list[Any], inits: list[Any], inputs: list[Any], out
     return model
 
 
-def build(module: nn.Module) -> Any:
-    """The module as an ``onnx.ModelProto`` (not checked; ``to_onnx`` writes and verifies it)."""
+def build(module: nn.Module, *, streaming: bool = False) -> Any:
+    """The module as an ``onnx.ModelProto`` (not checked; ``to_onnx`` writes and verifies it).
+    ``streaming``: the one-step graph, x (B, I) and y (B, H) with the states in and out, to call once
+    per new time step (one direction only: the reverse one would need the future)."""
     onnx, _ = _onnx()
-    from onnx import TensorProto, helper
+    from onnx import TensorProto, helper, numpy_helper
 
     spec = _describe(module)
     L, nd, H, I = spec["layers"], spec["directions"], spec["hidden"], spec["input"]
+    if streaming and nd == 2:
+        raise ValueError("to_onnx: streaming=True steps one direction forward in time; a bidirectional layer's "
+                         "reverse direction needs the whole sequence")
     nodes: list[Any] = []
     x = "x"
+    if streaming:
+        more, inits, out, hs, cs = _lstm_nodes(module, spec, "x_1bi")
+        inits.append(numpy_helper.from_array(np.array([0], np.int64), "time_axis"))
+        nodes = [helper.make_node("Unsqueeze", ["x", "time_axis"], ["x_1bi"]), *more,
+                 helper.make_node("Squeeze", [out, "time_axis"], ["y"]),
+                 helper.make_node("Concat", hs, ["h_n"], axis=0), helper.make_node("Concat", cs, ["c_n"], axis=0)]
+        f32, state = TensorProto.FLOAT, [L, "B", H]
+        return _model(onnx, nodes, inits,
+                      [helper.make_tensor_value_info("x", f32, ["B", I]), helper.make_tensor_value_info("h0", f32, state),
+                       helper.make_tensor_value_info("c0", f32, state)],
+                      [helper.make_tensor_value_info("y", f32, ["B", H]), helper.make_tensor_value_info("h_n", f32, state),
+                       helper.make_tensor_value_info("c_n", f32, state)],
+                      {"cell": spec["cell"], "layers": str(L), "directions": "1", "hidden_size": str(H),
+                       "streaming": "true"})
     if spec["batch_first"]:
         nodes.append(helper.make_node("Transpose", ["x"], ["x_tbi"], perm=[1, 0, 2]))
         x = "x_tbi"
@@ -278,11 +297,12 @@ def _compare(name: str, got: np.ndarray, ref: np.ndarray, T: int, B: int, tolera
 
 
 def verify(module: nn.Module, path: str | os.PathLike[str], *, shapes: tuple[tuple[int, int], ...] = ((5, 3), (1, 1), (11, 2)),
-           tolerance: float = 1e-5, seed: int = 0) -> float:
+           tolerance: float = 1e-5, seed: int = 0, streaming: bool = False) -> float:
     """Run the ONNX file at ``path`` in onnxruntime and ``module`` in PyTorch (eval mode, no
     gradient) on the same random inputs at each (T, B) of ``shapes``; return the largest absolute
     difference over y, h_n and c_n, or raise ``ExportError`` naming it (and where) when it exceeds
-    ``tolerance`` · max(1, |PyTorch's output|), or when a shape differs."""
+    ``tolerance`` · max(1, |PyTorch's output|), or when a shape differs. ``streaming``: a one-step
+    graph, checked at T = 1 (each shape's B) against the module's step."""
     _, ort = _onnx()
     spec = _describe(module)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -292,6 +312,7 @@ def verify(module: nn.Module, path: str | os.PathLike[str], *, shapes: tuple[tup
     worst = 0.0
     try:
         for T, B in shapes:
+            T = 1 if streaming else T
             dims = (B, T, spec["input"]) if spec["batch_first"] else (T, B, spec["input"])
             x = torch.randn(dims, generator=g, dtype=torch.float64)
             h0 = 0.5 * torch.randn(spec["layers"] * spec["directions"], B, spec["hidden"], generator=g, dtype=torch.float64)
@@ -300,8 +321,9 @@ def verify(module: nn.Module, path: str | os.PathLike[str], *, shapes: tuple[tup
             device = module.weight_ih_l0.device
             with torch.no_grad():
                 y, (h, c) = module(x.to(device, dtype), (h0.to(device, dtype), c0.to(device, dtype)))
-            want = {"y": y, "h_n": h, "c_n": c}
-            got = dict(zip(("y", "h_n", "c_n"), session.run(None, {"x": x.float().numpy(), "h0": h0.float().numpy(),
+            want = {"y": y.reshape(B, -1) if streaming else y, "h_n": h, "c_n": c}
+            feed = x.reshape(B, -1) if streaming else x
+            got = dict(zip(("y", "h_n", "c_n"), session.run(None, {"x": feed.float().numpy(), "h0": h0.float().numpy(),
                                                                    "c0": c0.float().numpy()})))
             for name, ref in want.items():
                 worst = max(worst, _compare(name, got[name], ref.detach().to("cpu", torch.float64).numpy(), T, B,
@@ -357,17 +379,18 @@ def _write(proto: Any, path: Path, check: Any) -> float | None:
 
 
 def to_onnx(module: nn.Module, path: str | os.PathLike[str], *, verify_shapes: tuple[tuple[int, int], ...] | None = None,
-            tolerance: float = 1e-5, check: bool = True) -> float | None:
+            tolerance: float = 1e-5, check: bool = True, streaming: bool = False) -> float | None:
     """Write ``module`` (an ``lstmkit.LSTM`` with a cell in ``NATIVE_CELLS``, or a
     ``torch.nn.LSTM``) to ``path`` as ONNX with dynamic batch and length, and (``check``) verify it
     in onnxruntime against PyTorch (``verify``): the file appears only if it passes, written
-    atomically. Returns the largest difference measured (None without ``check``)."""
+    atomically. Returns the largest difference measured (None without ``check``). ``streaming``:
+    the one-step graph instead (``build``)."""
     path = Path(path)
     if not path.parent.is_dir():
         raise ValueError(f"to_onnx: directory {str(path.parent)!r} does not exist")
     shapes = {} if verify_shapes is None else {"shapes": verify_shapes}
-    return _write(build(module), path,
-                  (lambda tmp: verify(module, tmp, tolerance=tolerance, **shapes)) if check else None)
+    return _write(build(module, streaming=streaming), path,
+                  (lambda tmp: verify(module, tmp, tolerance=tolerance, streaming=streaming, **shapes)) if check else None)
 
 
 def export_checkpoint(checkpoint: str | os.PathLike[str], path: str | os.PathLike[str], *,
