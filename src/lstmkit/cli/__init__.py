@@ -6,10 +6,11 @@ import argparse
 import sys
 
 from .. import __version__
-from . import bench, classify, compare, demo, explain, export, forecast, info, lm, music, plot, reproduce, seq2seq, tune
+from . import (bench, classify, compare, demo, explain, export, forecast, info, lm, music, plot, reproduce, seq2seq,
+               serve, tune)
 
 COMMANDS = (demo, info, bench, reproduce, forecast, classify, lm, seq2seq, music, compare, tune, explain, export,
-            plot)
+            serve, plot)
 
 
 def build_parser() -> argparse.ArgumentParser:
