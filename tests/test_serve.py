@@ -36,7 +36,7 @@ def _whole(model, x: np.ndarray) -> np.ndarray:
 
 def test_events_advance_each_streams_state_as_the_whole_sequence_would(saved, tmp_path):
     model, path = saved
-    client = TestClient(create_app(path, tmp_path / "s.db"))
+    client = TestClient(create_app(path, tmp_path / "s.db", api_key=None))
     rng = np.random.default_rng(1)
     xa, xb = rng.normal(size=(9, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
     got = []
@@ -55,8 +55,8 @@ def test_a_restarted_server_goes_on_from_every_acknowledged_event(saved, tmp_pat
     model, path = saved
     db = tmp_path / "s.db"
     x = np.random.default_rng(2).normal(size=(7, 3)).astype(np.float32)
-    first = TestClient(create_app(path, db)).post("/v1/streams/p1/events", json={"events": x[:4].tolist()}).json()
-    again = TestClient(create_app(path, db))                      # a new process would open the same file
+    first = TestClient(create_app(path, db, api_key=None)).post("/v1/streams/p1/events", json={"events": x[:4].tolist()}).json()
+    again = TestClient(create_app(path, db, api_key=None))                      # a new process would open the same file
     second = again.post("/v1/streams/p1/events", json={"events": x[4:].tolist()}).json()
     assert second["steps"] == 7
     np.testing.assert_allclose(np.array(first["outputs"] + second["outputs"]), _whole(model, x), atol=1e-5)
@@ -64,7 +64,7 @@ def test_a_restarted_server_goes_on_from_every_acknowledged_event(saved, tmp_pat
 
 def test_predict_delete_health_metrics_and_docs(saved, tmp_path):
     model, path = saved
-    client = TestClient(create_app(path, tmp_path / "s.db"))
+    client = TestClient(create_app(path, tmp_path / "s.db", api_key=None))
     x = np.random.default_rng(3).normal(size=(6, 3)).astype(np.float32)
     out = client.post("/v1/predict", json={"sequence": x.tolist()}).json()["output"]
     np.testing.assert_allclose(out, _whole(model, x)[-1], atol=1e-5)
@@ -88,7 +88,7 @@ def test_predict_delete_health_metrics_and_docs(saved, tmp_path):
 ])
 def test_bad_events_get_a_422_that_names_the_problem_and_change_nothing(saved, tmp_path, body, message):
     _, path = saved
-    client = TestClient(create_app(path, tmp_path / "s.db"))
+    client = TestClient(create_app(path, tmp_path / "s.db", api_key=None))
     r = client.post("/v1/streams/s/events", content=__import__("json").dumps(body),
                     headers={"content-type": "application/json"})
     assert r.status_code == 422 and message in r.json()["detail"]
@@ -97,17 +97,17 @@ def test_bad_events_get_a_422_that_names_the_problem_and_change_nothing(saved, t
 
 def test_bad_stream_ids_models_and_paths_are_named(saved, tmp_path):
     _, path = saved
-    client = TestClient(create_app(path, tmp_path / "s.db"))
+    client = TestClient(create_app(path, tmp_path / "s.db", api_key=None))
     r = client.post("/v1/streams/" + "x" * 200 + "/events", json={"events": [[0, 0, 0]]})
     assert r.status_code == 422 and "1-128 characters" in r.json()["detail"]
     with pytest.raises(ValueError, match="no checkpoint file"):
-        create_app(tmp_path / "missing.safetensors", tmp_path / "s.db")
+        create_app(tmp_path / "missing.safetensors", tmp_path / "s.db", api_key=None)
     with pytest.raises(ValueError, match="for the state database does not exist"):
-        create_app(path, tmp_path / "nope" / "s.db")
+        create_app(path, tmp_path / "nope" / "s.db", api_key=None)
     gru = tmp_path / "gru.safetensors"
     save_task_model(LastStep("gru", 3, 4, 1), "adding", 20, gru)
     with pytest.raises(ValueError, match="needs a one-direction 'lstm' encoder"):
-        create_app(gru, tmp_path / "s.db")
+        create_app(gru, tmp_path / "s.db", api_key=None)
 
 
 def test_the_command_serves_and_a_killed_server_loses_no_acknowledged_event(saved, tmp_path):
@@ -133,7 +133,7 @@ def test_the_command_serves_and_a_killed_server_loses_no_acknowledged_event(save
         log = tmp_path / f"server-{port}.log"
         with open(log, "wb") as err:
             proc = subprocess.Popen([sys.executable, "-m", "lstmkit.cli", "serve", str(path), "--port", str(port),
-                                     "--state", str(db)], stdout=subprocess.DEVNULL, stderr=err)
+                                     "--state", str(db), "--no-auth"], stdout=subprocess.DEVNULL, stderr=err)
         for _ in range(300):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
@@ -167,3 +167,46 @@ def test_the_command_serves_and_a_killed_server_loses_no_acknowledged_event(save
         proc.wait()
     assert second["steps"] == 6
     np.testing.assert_allclose(np.array(first["outputs"] + second["outputs"]), _whole(model, x), atol=1e-5)
+
+
+def test_the_api_key_is_needed_everywhere_but_healthz(saved, tmp_path):
+    _, path = saved
+    client = TestClient(create_app(path, tmp_path / "s.db", api_key="s3cret-key"))
+    body = {"events": [[0.1, 0.2, 0.3]]}
+    for headers in ({}, {"X-API-Key": "wrong-key!"}):
+        for method, url in (("post", "/v1/streams/a/events"), ("get", "/v1/streams/a"), ("get", "/metrics"),
+                            ("post", "/v1/predict"), ("delete", "/v1/streams/a")):
+            r = getattr(client, method)(url, headers=headers, **({"json": body} if method == "post" else {}))
+            assert r.status_code == 401 and "API key" in r.json()["detail"], (method, url)
+    assert client.get("/healthz").status_code == 200
+    ok = client.post("/v1/streams/a/events", json=body, headers={"X-API-Key": "s3cret-key"})
+    assert ok.status_code == 200 and ok.json()["steps"] == 1
+    with pytest.raises(ValueError, match="at least 8 characters"):
+        create_app(path, tmp_path / "s.db", api_key="short")
+
+
+def test_a_retried_request_is_not_applied_twice_and_limits_hold(saved, tmp_path):
+    model, path = saved
+    client = TestClient(create_app(path, tmp_path / "s.db", api_key=None, max_steps=5, max_bytes=2000))
+    x = np.random.default_rng(6).normal(size=(4, 3)).astype(np.float32)
+    first = client.post("/v1/streams/s/events", json={"events": x[:2].tolist()}, headers={"Idempotency-Key": "r1"})
+    retry = client.post("/v1/streams/s/events", json={"events": x[:2].tolist()}, headers={"Idempotency-Key": "r1"})
+    assert retry.json() == first.json() and client.get("/v1/streams/s").json()["steps"] == 2
+    more = client.post("/v1/streams/s/events", json={"events": x[2:].tolist()}, headers={"Idempotency-Key": "r2"})
+    np.testing.assert_allclose(np.array(first.json()["outputs"] + more.json()["outputs"]), _whole(model, x), atol=1e-5)
+    r = client.post("/v1/streams/s/events", json={"events": [[0.0, 0.0, 0.0]] * 6})
+    assert r.status_code == 413 and "at most 5 per request" in r.json()["detail"]
+    r = client.post("/v1/streams/s/events", json={"events": [[0.123456789, 0.0, 0.0]] * 5, "pad": "x" * 3000})
+    assert r.status_code == 413 and "at most 2000 are accepted" in r.json()["detail"]
+    assert client.get("/v1/streams/s").json()["steps"] == 4
+
+
+def test_the_command_wants_a_key_or_no_auth(saved, tmp_path, capsys, monkeypatch):
+    from lstmkit.cli import main
+
+    _, path = saved
+    monkeypatch.delenv("LSTMKIT_API_KEY", raising=False)
+    assert main(["serve", str(path), "--state", str(tmp_path / "s.db")]) == 2
+    assert "no API key: set LSTMKIT_API_KEY or pass --api-key-file" in capsys.readouterr().err
+    assert main(["serve", str(path), "--api-key-file", str(tmp_path / "none.txt")]) == 2
+    assert "--api-key-file: no file" in capsys.readouterr().err

@@ -18,6 +18,7 @@ Endpoints: ``POST /v1/streams/{id}/events`` {"events": [[x_1…x_I], …]} -> {"
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import sqlite3
@@ -86,6 +87,8 @@ class StateStore:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("CREATE TABLE IF NOT EXISTS streams (id TEXT PRIMARY KEY, model TEXT, steps INTEGER, "
                         "h BLOB, c BLOB, last TEXT, updated REAL)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS requests (stream TEXT, key TEXT, response TEXT, "
+                        "PRIMARY KEY (stream, key))")
         self.lock = threading.Lock()
 
     def get(self, stream: str) -> tuple[int, np.ndarray, np.ndarray, list[float]] | None:
@@ -94,36 +97,70 @@ class StateStore:
             return None
         return row[0], np.frombuffer(row[1], np.float32), np.frombuffer(row[2], np.float32), json.loads(row[3])
 
-    def put(self, stream: str, model: str, steps: int, h: np.ndarray, c: np.ndarray, last: list[float]) -> None:
+    def answered(self, stream: str, key: str) -> dict[str, Any] | None:
+        """The response already given to the request with this idempotency key, if any."""
+        row = self.db.execute("SELECT response FROM requests WHERE stream = ? AND key = ?", (stream, key)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put(self, stream: str, model: str, steps: int, h: np.ndarray, c: np.ndarray, last: list[float],
+            key: str | None = None, response: dict[str, Any] | None = None) -> None:
+        """The new state and, with an idempotency ``key``, the response, in one transaction."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("INSERT OR REPLACE INTO streams VALUES (?, ?, ?, ?, ?, ?, ?)",
                             (stream, model, steps, h.tobytes(), c.tobytes(), json.dumps(last), time.time()))
+            if key is not None:
+                self.db.execute("INSERT INTO requests VALUES (?, ?, ?)", (stream, key, json.dumps(response)))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
 
     def delete(self, stream: str) -> bool:
-        return self.db.execute("DELETE FROM streams WHERE id = ?", (stream,)).rowcount > 0
+        self.db.execute("BEGIN IMMEDIATE")
+        gone = self.db.execute("DELETE FROM streams WHERE id = ?", (stream,)).rowcount > 0
+        self.db.execute("DELETE FROM requests WHERE stream = ?", (stream,))
+        self.db.execute("COMMIT")
+        return gone
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM streams").fetchone()[0])
 
 
-def create_app(checkpoint: str | Path, state: str | Path) -> Any:
-    """The FastAPI application serving ``checkpoint`` with stream states in the SQLite file ``state``."""
+def create_app(checkpoint: str | Path, state: str | Path, *, api_key: str | None, max_steps: int = 10_000,
+               max_bytes: int = 1_000_000) -> Any:
+    """The FastAPI application serving ``checkpoint`` with stream states in the SQLite file ``state``.
+    ``api_key``: required in the ``X-API-Key`` header on every route but ``/healthz`` (None: no
+    check, for a server only this machine reaches); ``max_steps`` time steps and ``max_bytes`` bytes
+    per request at most."""
     try:
-        from fastapi import Body, FastAPI, HTTPException
-        from fastapi.responses import PlainTextResponse
+        from fastapi import Body, FastAPI, Header, HTTPException, Request
+        from fastapi.responses import JSONResponse, PlainTextResponse
     except ImportError as e:                                         # pragma: no cover - in the test extra
         raise ImportError("lstmkit serve needs FastAPI and uvicorn: pip install 'lstmkit[serve]'") from e
+    if api_key is not None and (not isinstance(api_key, str) or len(api_key) < 8):
+        raise ValueError("serve: the API key must be a string of at least 8 characters")
     model = StreamModel(checkpoint)
     store = StateStore(state)
     metrics = {"requests": {}, "events": 0, "seconds": 0.0, "errors": 0}
     app = FastAPI(title="lstmkit serve", version="1",
                   description=f"Recurrent state per stream for {model.path.name}: {model.inputs} inputs per event, "
                               f"{model.outputs} outputs per event.")
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Any:
+        """Before anything else, on every route but /healthz: the API key, then the request's size."""
+        if request.url.path != "/healthz":
+            given = request.headers.get("x-api-key")
+            if api_key is not None and (given is None or not hmac.compare_digest(given.encode(), api_key.encode())):
+                metrics["errors"] += 1
+                return JSONResponse({"detail": "a valid API key is needed in the X-API-Key header"}, status_code=401)
+            size = request.headers.get("content-length")
+            if size is not None and size.isdigit() and int(size) > max_bytes:
+                metrics["errors"] += 1
+                return JSONResponse({"detail": f"the request has {int(size)} bytes; at most {max_bytes} are accepted"},
+                                    status_code=413)
+        return await call_next(request)
 
     def count(name: str, started: float) -> None:
         metrics["requests"][name] = metrics["requests"].get(name, 0) + 1
@@ -141,26 +178,39 @@ def create_app(checkpoint: str | Path, state: str | Path) -> Any:
             metrics["errors"] += 1
             raise HTTPException(422, f"the request body must be a JSON object with {key!r}: a list of time steps "
                                      f"of {model.inputs} numbers each")
+        steps = body[key]
+        if isinstance(steps, list) and len(steps) > max_steps:
+            metrics["errors"] += 1
+            raise HTTPException(413, f"{key} has {len(steps)} time steps; at most {max_steps} per request")
         try:
-            return model.check(body[key], key)
+            return model.check(steps, key)
         except ValueError as e:
             metrics["errors"] += 1
             raise HTTPException(422, str(e)) from None
 
     @app.post("/v1/streams/{stream}/events")
-    def events(stream: str, body: dict = Body(..., examples=[{"events": [[0.0] * model.inputs]}])) -> dict:
+    def events(stream: str, body: dict = Body(..., examples=[{"events": [[0.0] * model.inputs]}]),
+               idempotency_key: str | None = Header(None, max_length=200)) -> dict:
+        """Advance the stream by the new time steps; a retried request with the same
+        Idempotency-Key header gets the first answer again and is not applied twice."""
         started = time.perf_counter()
         stream = stream_id(stream)
         x = rows(body, "events")
         with store.lock:
+            if idempotency_key is not None:
+                before = store.answered(stream, idempotency_key)
+                if before is not None:
+                    count("events", started)
+                    return before
             known = store.get(stream)
             steps, state = (0, None) if known is None else (known[0], (known[1], known[2]))
             y, (h, c) = model.step(x, state)
             outputs = y.tolist()
-            store.put(stream, model.path.name, steps + len(x), h, c, outputs[-1])
+            answer = {"stream": stream, "steps": steps + len(x), "outputs": outputs}
+            store.put(stream, model.path.name, steps + len(x), h, c, outputs[-1], idempotency_key, answer)
         metrics["events"] += len(x)
         count("events", started)
-        return {"stream": stream, "steps": steps + len(x), "outputs": outputs}
+        return answer
 
     @app.get("/v1/streams/{stream}")
     def show(stream: str) -> dict:

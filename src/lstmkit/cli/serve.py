@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 
@@ -17,15 +18,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
     p.add_argument("--state", type=Path, default=Path("lstmkit-streams.db"),
                    help="SQLite file of the streams' states, kept across restarts (default %(default)s)")
+    p.add_argument("--api-key-file", type=Path,
+                   help="file holding the API key every request but /healthz must send in X-API-Key "
+                        "(default: the LSTMKIT_API_KEY environment variable)")
+    p.add_argument("--no-auth", action="store_true",
+                   help="serve without an API key (only where nobody else can reach the port)")
+    p.add_argument("--max-steps", type=int, default=10_000, help="time steps per request at most (default %(default)s)")
+    p.add_argument("--max-bytes", type=int, default=1_000_000, help="bytes per request at most (default %(default)s)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be in 1..65535, got {args.port}")
+    for flag in ("max_steps", "max_bytes"):
+        if getattr(args, flag) < 1:
+            raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+    key = None
+    if args.api_key_file is not None:
+        if not args.api_key_file.is_file():
+            raise ValueError(f"--api-key-file: no file {str(args.api_key_file)!r}")
+        key = args.api_key_file.read_text().strip()
+    elif os.environ.get("LSTMKIT_API_KEY"):
+        key = os.environ["LSTMKIT_API_KEY"].strip()
+    if key is None and not args.no_auth:
+        raise ValueError("no API key: set LSTMKIT_API_KEY or pass --api-key-file FILE (or --no-auth for a server "
+                         "only this machine can reach)")
     from ..serve import create_app
 
-    app = create_app(args.checkpoint, args.state)
+    app = create_app(args.checkpoint, args.state, api_key=None if args.no_auth else key, max_steps=args.max_steps,
+                     max_bytes=args.max_bytes)
     try:
         import uvicorn
     except ImportError as e:                                         # pragma: no cover - in the test extra
