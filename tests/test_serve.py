@@ -15,6 +15,24 @@ from lstmkit.models.compare import LastStep  # noqa: E402
 from lstmkit.serve import create_app  # noqa: E402
 
 
+_OPEN: list = []
+
+
+def _open(app):
+    """A test client with the app's lifespan running (its micro-batcher), closed after the test."""
+    client = TestClient(app)
+    client.__enter__()
+    _OPEN.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients():
+    yield
+    while _OPEN:
+        _OPEN.pop().__exit__(None, None, None)
+
+
 @pytest.fixture
 def saved(tmp_path):
     torch.manual_seed(0)
@@ -36,7 +54,7 @@ def _whole(model, x: np.ndarray) -> np.ndarray:
 
 def test_events_advance_each_streams_state_as_the_whole_sequence_would(saved, tmp_path):
     model, path = saved
-    client = TestClient(create_app(path, tmp_path / "s.db", api_key=None))
+    client = _open(create_app(path, tmp_path / "s.db", api_key=None))
     rng = np.random.default_rng(1)
     xa, xb = rng.normal(size=(9, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
     got = []
@@ -55,8 +73,8 @@ def test_a_restarted_server_goes_on_from_every_acknowledged_event(saved, tmp_pat
     model, path = saved
     db = tmp_path / "s.db"
     x = np.random.default_rng(2).normal(size=(7, 3)).astype(np.float32)
-    first = TestClient(create_app(path, db, api_key=None)).post("/v1/streams/p1/events", json={"events": x[:4].tolist()}).json()
-    again = TestClient(create_app(path, db, api_key=None))                      # a new process would open the same file
+    first = _open(create_app(path, db, api_key=None)).post("/v1/streams/p1/events", json={"events": x[:4].tolist()}).json()
+    again = _open(create_app(path, db, api_key=None))                      # a new process would open the same file
     second = again.post("/v1/streams/p1/events", json={"events": x[4:].tolist()}).json()
     assert second["steps"] == 7
     np.testing.assert_allclose(np.array(first["outputs"] + second["outputs"]), _whole(model, x), atol=1e-5)
@@ -64,7 +82,7 @@ def test_a_restarted_server_goes_on_from_every_acknowledged_event(saved, tmp_pat
 
 def test_predict_delete_health_metrics_and_docs(saved, tmp_path):
     model, path = saved
-    client = TestClient(create_app(path, tmp_path / "s.db", api_key=None))
+    client = _open(create_app(path, tmp_path / "s.db", api_key=None))
     x = np.random.default_rng(3).normal(size=(6, 3)).astype(np.float32)
     out = client.post("/v1/predict", json={"sequence": x.tolist()}).json()["output"]
     np.testing.assert_allclose(out, _whole(model, x)[-1], atol=1e-5)
@@ -88,7 +106,7 @@ def test_predict_delete_health_metrics_and_docs(saved, tmp_path):
 ])
 def test_bad_events_get_a_422_that_names_the_problem_and_change_nothing(saved, tmp_path, body, message):
     _, path = saved
-    client = TestClient(create_app(path, tmp_path / "s.db", api_key=None))
+    client = _open(create_app(path, tmp_path / "s.db", api_key=None))
     r = client.post("/v1/streams/s/events", content=__import__("json").dumps(body),
                     headers={"content-type": "application/json"})
     assert r.status_code == 422 and message in r.json()["detail"]
@@ -97,7 +115,7 @@ def test_bad_events_get_a_422_that_names_the_problem_and_change_nothing(saved, t
 
 def test_bad_stream_ids_models_and_paths_are_named(saved, tmp_path):
     _, path = saved
-    client = TestClient(create_app(path, tmp_path / "s.db", api_key=None))
+    client = _open(create_app(path, tmp_path / "s.db", api_key=None))
     r = client.post("/v1/streams/" + "x" * 200 + "/events", json={"events": [[0, 0, 0]]})
     assert r.status_code == 422 and "1-128 characters" in r.json()["detail"]
     with pytest.raises(ValueError, match="no checkpoint file"):
@@ -171,7 +189,7 @@ def test_the_command_serves_and_a_killed_server_loses_no_acknowledged_event(save
 
 def test_the_api_key_is_needed_everywhere_but_healthz(saved, tmp_path):
     _, path = saved
-    client = TestClient(create_app(path, tmp_path / "s.db", api_key="s3cret-key"))
+    client = _open(create_app(path, tmp_path / "s.db", api_key="s3cret-key"))
     body = {"events": [[0.1, 0.2, 0.3]]}
     for headers in ({}, {"X-API-Key": "wrong-key!"}):
         for method, url in (("post", "/v1/streams/a/events"), ("get", "/v1/streams/a"), ("get", "/metrics"),
@@ -187,7 +205,7 @@ def test_the_api_key_is_needed_everywhere_but_healthz(saved, tmp_path):
 
 def test_a_retried_request_is_not_applied_twice_and_limits_hold(saved, tmp_path):
     model, path = saved
-    client = TestClient(create_app(path, tmp_path / "s.db", api_key=None, max_steps=5, max_bytes=2000))
+    client = _open(create_app(path, tmp_path / "s.db", api_key=None, max_steps=5, max_bytes=2000))
     x = np.random.default_rng(6).normal(size=(4, 3)).astype(np.float32)
     first = client.post("/v1/streams/s/events", json={"events": x[:2].tolist()}, headers={"Idempotency-Key": "r1"})
     retry = client.post("/v1/streams/s/events", json={"events": x[:2].tolist()}, headers={"Idempotency-Key": "r1"})
@@ -210,3 +228,30 @@ def test_the_command_wants_a_key_or_no_auth(saved, tmp_path, capsys, monkeypatch
     assert "no API key: set LSTMKIT_API_KEY or pass --api-key-file" in capsys.readouterr().err
     assert main(["serve", str(path), "--api-key-file", str(tmp_path / "none.txt")]) == 2
     assert "--api-key-file: no file" in capsys.readouterr().err
+
+
+def test_concurrent_streams_share_batched_steps_and_keep_their_order(saved, tmp_path):
+    """Many threads, each its own stream sending events one request at a time, against a real
+    micro-batching app: every stream's outputs are the model's on its whole sequence, and the
+    batches held several streams."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model, path = saved
+    client = _open(create_app(path, tmp_path / "s.db", api_key=None, batch_wait=0.01))
+    rng = np.random.default_rng(7)
+    data = {f"s{k}": rng.normal(size=(int(rng.integers(3, 8)), 3)).astype(np.float32) for k in range(12)}
+
+    def run(name):
+        outs = []
+        for row in data[name]:
+            outs += client.post(f"/v1/streams/{name}/events", json={"events": [row.tolist()]}).json()["outputs"]
+        return name, outs
+
+    with ThreadPoolExecutor(12) as pool:
+        results = dict(pool.map(run, data))
+    for name, x in data.items():
+        np.testing.assert_allclose(np.array(results[name]), _whole(model, x), atol=1e-5)
+    text = client.get("/metrics").text
+    values = dict(line.split() for line in text.splitlines() if line and not line.startswith("#") and "{" not in line)
+    batches, streams = int(values["lstmkit_batches_total"]), int(values["lstmkit_batched_streams_total"])
+    assert streams == sum(len(x) for x in data.values()) and batches < streams       # some batches held several

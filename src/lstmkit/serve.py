@@ -2,9 +2,11 @@
 
 Each stream (a student, a patient, a ticker) has its own LSTM state. ``POST
 /v1/streams/{id}/events`` advances that state by the new time steps and answers the model's output
-at each, without the client resending the history. The states live in a SQLite database
-(``state``), written in one transaction per request before the answer is sent, so a server that is
-killed and restarted goes on from every event it acknowledged.
+at each, without the client resending the history. Requests for different streams that arrive
+within ``batch_wait`` of each other are micro-batched: one batched LSTM call and one database
+transaction for all of them (a stream's own requests stay in order). The states live in a SQLite
+database (``state``), committed before any answer of the batch is sent, so a server that is killed
+and restarted goes on from every event it acknowledged.
 
 Models: the ``LastStep`` models that ``lstmkit compare --save-dir`` and ``lstmkit explain --save``
 write (an LSTM encoder, one direction, and a linear head), whose output at a step is the head on
@@ -18,6 +20,7 @@ Endpoints: ``POST /v1/streams/{id}/events`` {"events": [[x_1…x_I], …]} -> {"
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import re
@@ -75,6 +78,125 @@ class StreamModel:
         return y.numpy(), (h.numpy().astype(np.float32), c.numpy().astype(np.float32))
 
 
+    def step_many(self, xs: list[np.ndarray], states: list[tuple[np.ndarray, np.ndarray] | None]):
+        """Several streams at once, one batched LSTM call (padded to the longest, each stopped at its
+        own length): per stream (outputs (n_b, O), (h, c) after its last event)."""
+        lengths = [len(x) for x in xs]
+        x = np.zeros((len(xs), max(lengths), self.inputs), np.float32)
+        for b, (row, n) in enumerate(zip(xs, lengths)):
+            x[b, :n] = row
+        L, _, H = self.state_shape
+        h0, c0 = np.zeros((L, len(xs), H), np.float32), np.zeros((L, len(xs), H), np.float32)
+        for b, state in enumerate(states):
+            if state is not None:
+                h0[:, b], c0[:, b] = state[0].reshape(L, H), state[1].reshape(L, H)
+        with torch.no_grad():
+            out, (h, c) = self.model.encoder.rnn(torch.from_numpy(x), (torch.from_numpy(h0), torch.from_numpy(c0)),
+                                                 lengths=torch.tensor(lengths))
+            y = self.model.head(out).numpy()
+        h, c = h.numpy(), c.numpy()
+        return [(y[b, :n], (np.ascontiguousarray(h[:, b]), np.ascontiguousarray(c[:, b])))
+                for b, n in enumerate(lengths)]
+
+
+class _Batcher:
+    """Micro-batching: requests for different streams that arrive within ``wait`` seconds of each
+    other (at most ``size``) go through one batched LSTM call and one database transaction; a
+    stream's requests are applied in the order they came (one per batch)."""
+
+    def __init__(self, model: StreamModel, store: "StateStore", wait: float, size: int, metrics: dict) -> None:
+        self.model, self.store, self.wait, self.size, self.metrics = model, store, wait, size, metrics
+        self.queue: Any = None
+        self.task: Any = None
+
+    async def start(self) -> None:
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.queue = asyncio.Queue()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="lstmkit-batch")
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.pool.shutdown(wait=True)
+
+    async def submit(self, stream: str, x: np.ndarray, key: str | None) -> dict[str, Any]:
+        import asyncio
+
+        future = asyncio.get_running_loop().create_future()
+        await self.queue.put((stream, x, key, future))
+        return await future
+
+    async def _run(self) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        waiting: list[Any] = []
+        while True:
+            if not waiting:
+                waiting.append(await self.queue.get())
+            deadline = loop.time() + self.wait
+            while True:                                   # gather what arrives within the wait
+                while not self.queue.empty():
+                    waiting.append(self.queue.get_nowait())
+                left = deadline - loop.time()
+                if left <= 0 or len({w[0] for w in waiting}) >= self.size:
+                    break
+                try:
+                    waiting.append(await asyncio.wait_for(self.queue.get(), left))
+                except asyncio.TimeoutError:
+                    break
+            batch, seen, rest = [], set(), []
+            for item in waiting:                          # a stream's earliest request only: order kept
+                if item[0] in seen or len(batch) >= self.size:
+                    rest.append(item)
+                else:
+                    seen.add(item[0])
+                    batch.append(item)
+            waiting = rest
+            try:
+                answers = await loop.run_in_executor(self.pool, self._apply, batch)
+            except Exception as e:                        # pragma: no cover - a failure reaches every caller
+                for item in batch:
+                    if not item[3].done():
+                        item[3].set_exception(e)
+                continue
+            for item, answer in zip(batch, answers):
+                if not item[3].done():
+                    item[3].set_result(answer)
+
+    def _apply(self, batch: list[Any]) -> list[dict[str, Any]]:
+        """One batched step for the batch's streams and one transaction for their new states."""
+        store, model = self.store, self.model
+        with store.lock:
+            answers: list[Any] = [None] * len(batch)
+            todo, known = [], []
+            for i, (stream, x, key, _) in enumerate(batch):
+                before = store.answered(stream, key) if key is not None else None
+                if before is not None:
+                    answers[i] = before
+                else:
+                    todo.append(i)
+                    known.append(store.get(stream))
+            if todo:
+                results = model.step_many([batch[i][1] for i in todo],
+                                          [None if k is None else (k[1], k[2]) for k in known])
+                rows = []
+                for i, k, (y, (h, c)) in zip(todo, known, results):
+                    stream, x, key, _ = batch[i]
+                    steps = (0 if k is None else k[0]) + len(x)
+                    outputs = y.tolist()
+                    answers[i] = {"stream": stream, "steps": steps, "outputs": outputs}
+                    rows.append((stream, model.path.name, steps, h, c, outputs[-1], key, answers[i]))
+                store.put_many(rows)
+                self.metrics["events"] += sum(len(batch[i][1]) for i in todo)
+                self.metrics["batches"] += 1
+                self.metrics["batched_streams"] += len(todo)
+        return answers
+
+
 class StateStore:
     """Per-stream state in SQLite: steps, h, c and the last output, one transaction per update."""
 
@@ -102,15 +224,18 @@ class StateStore:
         row = self.db.execute("SELECT response FROM requests WHERE stream = ? AND key = ?", (stream, key)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def put(self, stream: str, model: str, steps: int, h: np.ndarray, c: np.ndarray, last: list[float],
-            key: str | None = None, response: dict[str, Any] | None = None) -> None:
-        """The new state and, with an idempotency ``key``, the response, in one transaction."""
+    def put_many(self, rows: list[tuple[str, str, int, np.ndarray, np.ndarray, list[float], str | None, Any]]) -> None:
+        """Each (stream, model, steps, h, c, last output, idempotency key or None, response): the new
+        states and the keyed responses, all in one transaction."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("INSERT OR REPLACE INTO streams VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (stream, model, steps, h.tobytes(), c.tobytes(), json.dumps(last), time.time()))
-            if key is not None:
-                self.db.execute("INSERT INTO requests VALUES (?, ?, ?)", (stream, key, json.dumps(response)))
+            now = time.time()
+            for stream, model, steps, h, c, last, key, response in rows:
+                self.db.execute("INSERT OR REPLACE INTO streams VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                (stream, model, steps, np.asarray(h, np.float32).tobytes(),
+                                 np.asarray(c, np.float32).tobytes(), json.dumps(last), now))
+                if key is not None:
+                    self.db.execute("INSERT INTO requests VALUES (?, ?, ?)", (stream, key, json.dumps(response)))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -128,11 +253,12 @@ class StateStore:
 
 
 def create_app(checkpoint: str | Path, state: str | Path, *, api_key: str | None, max_steps: int = 10_000,
-               max_bytes: int = 1_000_000) -> Any:
+               max_bytes: int = 1_000_000, batch_wait: float = 0.002, batch_size: int = 256) -> Any:
     """The FastAPI application serving ``checkpoint`` with stream states in the SQLite file ``state``.
     ``api_key``: required in the ``X-API-Key`` header on every route but ``/healthz`` (None: no
     check, for a server only this machine reaches); ``max_steps`` time steps and ``max_bytes`` bytes
-    per request at most."""
+    per request at most; ``batch_wait`` seconds and ``batch_size`` streams bound a micro-batch
+    (``batch_size=1``: one request at a time)."""
     try:
         from fastapi import Body, FastAPI, Header, HTTPException, Request
         from fastapi.responses import JSONResponse, PlainTextResponse
@@ -142,8 +268,18 @@ def create_app(checkpoint: str | Path, state: str | Path, *, api_key: str | None
         raise ValueError("serve: the API key must be a string of at least 8 characters")
     model = StreamModel(checkpoint)
     store = StateStore(state)
-    metrics = {"requests": {}, "events": 0, "seconds": 0.0, "errors": 0}
-    app = FastAPI(title="lstmkit serve", version="1",
+    if not (isinstance(batch_size, int) and batch_size >= 1) or not batch_wait >= 0:
+        raise ValueError(f"serve: batch_size must be an integer >= 1 and batch_wait >= 0, got {batch_size}, {batch_wait}")
+    metrics = {"requests": {}, "events": 0, "seconds": 0.0, "errors": 0, "batches": 0, "batched_streams": 0}
+    batcher = _Batcher(model, store, batch_wait, batch_size, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        await batcher.start()
+        yield
+        await batcher.stop()
+
+    app = FastAPI(title="lstmkit serve", version="1", lifespan=lifespan,
                   description=f"Recurrent state per stream for {model.path.name}: {model.inputs} inputs per event, "
                               f"{model.outputs} outputs per event.")
 
@@ -189,33 +325,22 @@ def create_app(checkpoint: str | Path, state: str | Path, *, api_key: str | None
             raise HTTPException(422, str(e)) from None
 
     @app.post("/v1/streams/{stream}/events")
-    def events(stream: str, body: dict = Body(..., examples=[{"events": [[0.0] * model.inputs]}]),
-               idempotency_key: str | None = Header(None, max_length=200)) -> dict:
+    async def events(stream: str, body: dict = Body(..., examples=[{"events": [[0.0] * model.inputs]}]),
+                     idempotency_key: str | None = Header(None, max_length=200)) -> dict:
         """Advance the stream by the new time steps; a retried request with the same
         Idempotency-Key header gets the first answer again and is not applied twice."""
         started = time.perf_counter()
         stream = stream_id(stream)
         x = rows(body, "events")
-        with store.lock:
-            if idempotency_key is not None:
-                before = store.answered(stream, idempotency_key)
-                if before is not None:
-                    count("events", started)
-                    return before
-            known = store.get(stream)
-            steps, state = (0, None) if known is None else (known[0], (known[1], known[2]))
-            y, (h, c) = model.step(x, state)
-            outputs = y.tolist()
-            answer = {"stream": stream, "steps": steps + len(x), "outputs": outputs}
-            store.put(stream, model.path.name, steps + len(x), h, c, outputs[-1], idempotency_key, answer)
-        metrics["events"] += len(x)
+        answer = await batcher.submit(stream, x, idempotency_key)
         count("events", started)
         return answer
 
     @app.get("/v1/streams/{stream}")
     def show(stream: str) -> dict:
         started = time.perf_counter()
-        known = store.get(stream_id(stream))
+        with store.lock:
+            known = store.get(stream_id(stream))
         count("show", started)
         if known is None:
             raise HTTPException(404, f"no stream {stream!r}")
@@ -240,7 +365,9 @@ def create_app(checkpoint: str | Path, state: str | Path, *, api_key: str | None
 
     @app.get("/healthz")
     def healthz() -> dict:
-        return {"status": "ok", "model": model.path.name, "streams": store.count()}
+        with store.lock:
+            streams = store.count()
+        return {"status": "ok", "model": model.path.name, "streams": streams}
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def prometheus() -> str:
@@ -250,7 +377,11 @@ def create_app(checkpoint: str | Path, state: str | Path, *, api_key: str | None
                   "# TYPE lstmkit_rejected_total counter", f"lstmkit_rejected_total {metrics['errors']}",
                   "# TYPE lstmkit_request_seconds_total counter",
                   f"lstmkit_request_seconds_total {metrics['seconds']:.6f}",
-                  "# TYPE lstmkit_streams gauge", f"lstmkit_streams {store.count()}"]
+                  "# TYPE lstmkit_batches_total counter", f"lstmkit_batches_total {metrics['batches']}",
+                  "# TYPE lstmkit_batched_streams_total counter",
+                  f"lstmkit_batched_streams_total {metrics['batched_streams']}"]
+        with store.lock:
+            lines += ["# TYPE lstmkit_streams gauge", f"lstmkit_streams {store.count()}"]
         return "\n".join(lines) + "\n"
 
     app.state.model, app.state.store = model, store

@@ -23,6 +23,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(default: the LSTMKIT_API_KEY environment variable)")
     p.add_argument("--no-auth", action="store_true",
                    help="serve without an API key (only where nobody else can reach the port)")
+    p.add_argument("--batch-wait", type=float, default=2.0,
+                   help="milliseconds a micro-batch waits for other streams' requests (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=256,
+                   help="streams per micro-batch at most; 1 steps one request at a time (default %(default)s)")
     p.add_argument("--max-steps", type=int, default=10_000, help="time steps per request at most (default %(default)s)")
     p.add_argument("--max-bytes", type=int, default=1_000_000, help="bytes per request at most (default %(default)s)")
     p.set_defaults(run=run)
@@ -31,7 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be in 1..65535, got {args.port}")
-    for flag in ("max_steps", "max_bytes"):
+    if not 0 <= args.batch_wait <= 1000:
+        raise ValueError(f"--batch-wait must be 0..1000 milliseconds, got {args.batch_wait}")
+    for flag in ("max_steps", "max_bytes", "batch_size"):
         if getattr(args, flag) < 1:
             raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
     key = None
@@ -47,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from ..serve import create_app
 
     app = create_app(args.checkpoint, args.state, api_key=None if args.no_auth else key, max_steps=args.max_steps,
-                     max_bytes=args.max_bytes)
+                     max_bytes=args.max_bytes, batch_wait=args.batch_wait / 1000, batch_size=args.batch_size)
     try:
         import uvicorn
     except ImportError as e:                                         # pragma: no cover - in the test extra
