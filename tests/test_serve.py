@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
 
 pytest.importorskip("fastapi", reason="lstmkit serve needs FastAPI (the serve extra)")
-pytest.importorskip("httpx", reason="FastAPI's test client needs httpx")
+if importlib.util.find_spec("httpx2") is None and importlib.util.find_spec("httpx") is None:
+    pytest.skip("FastAPI's test client needs httpx2 (or httpx)", allow_module_level=True)
 from fastapi.testclient import TestClient  # noqa: E402
 
 from lstmkit.explain.pipeline import save_task_model  # noqa: E402
